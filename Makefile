@@ -1,0 +1,46 @@
+# muxbench - a thin front door over CMake.
+#
+#   make bench POLLER=epoll [WORKLOAD=fanin] [QUICK=1]   build if needed, run, write results/*.csv
+#   make test                                            build if needed, run every test
+#   make report [CSV=results/x.csv]                      notebooks -> results/report/
+#   make deps                                            install the system packages
+#
+# Both bench and test bootstrap: they check the packages (installing what is missing through
+# `make deps`), configure on first use and rebuild what changed.
+
+BUILD      ?= build
+BUILD_TYPE ?= Release
+POLLER     ?= epoll
+WORKLOAD   ?=
+QUICK      ?=
+ARGS       ?=
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+MUXBENCH   := $(BUILD)/harness/muxbench
+
+.PHONY: all deps deps-check configure build test bench clean
+
+all: build
+
+deps:
+	@tools/deps.sh install
+
+deps-check:
+	@tools/deps.sh check || $(MAKE) --no-print-directory deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: deps-check $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	$(MUXBENCH) run --poller $(POLLER) $(if $(WORKLOAD),--workload $(WORKLOAD)) \
+	    $(if $(filter-out 0,$(QUICK)),--quick) $(ARGS)
+
+clean:
+	rm -rf $(BUILD)

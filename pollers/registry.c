@@ -1,0 +1,66 @@
+/*
+ * registry.c - every backend in one table, found by name.
+ *
+ * Each backend file always exports its ops, compiled in or not: a backend whose headers or
+ * library were missing at build time exports a probe() that says so, so `muxbench list` can
+ * name it with the reason instead of silently leaving it out. Test-only emulations are not
+ * here; the tests that use them hold them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "poller.h"
+#include "backends.h"
+
+static const struct poller_ops *const backends[] = {
+    &select_ops,  &poll_ops,         &epoll_ops,         &epoll_et_ops, &epoll_oneshot_ops,
+    &uring_ops,   &uring_oneshot_ops, &kqueue_ops,
+};
+
+size_t poller_count(void) { return sizeof backends / sizeof backends[0]; }
+
+const struct poller_ops *poller_at(size_t i) { return i < poller_count() ? backends[i] : NULL; }
+
+const struct poller_ops *poller_find(const char *name)
+{
+    for (size_t i = 0; i < poller_count(); i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+void poller_names(char *buf, size_t len, int include_test_only)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < poller_count(); i++) {
+        if ((backends[i]->features & MUX_F_TEST_ONLY) && !include_test_only)
+            continue;
+        int n = snprintf(buf + used, len > used ? len - used : 0, "%s%s", used ? ", " : "",
+                         backends[i]->name);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
+}
+
+int poller_probe(const struct poller_ops *ops, char *why, size_t why_len)
+{
+    if (why_len)
+        why[0] = '\0';
+    return ops->probe ? ops->probe(why, why_len) : 0;
+}
+
+int poller_create(const struct poller_ops *ops, struct poller **p, const struct poller_cfg *cfg)
+{
+    static const struct poller_cfg defaults = {0};
+    *p = NULL;
+    int rc = ops->create(p, cfg ? cfg : &defaults);
+    if (rc < 0)
+        return rc;
+    (*p)->ops = ops;
+    (*p)->forced_mode = ops->forced_mode;
+    return 0;
+}
