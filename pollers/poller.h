@@ -131,6 +131,10 @@ static inline int poller_wait(struct poller *p, struct mux_event *out, int max, 
  * Returns 0, -EINVAL (empty interest, unknown bits) or -EOPNOTSUPP (mode not supported). */
 int poller_check_events(const struct poller_ops *ops, uint32_t events);
 
+/* The io_uring setup flags the io_uring backends use, as text for the CSV's environment rows
+ * ("none" when io_uring is not built). */
+const char *poller_uring_setup_flags(void);
+
 /* Names the features for `muxbench list`, e.g. "level,edge,oneshot,O(1),hup/err". */
 void poller_features_str(unsigned features, char *buf, size_t len);
 

@@ -30,3 +30,5 @@ const struct poller_ops uring_oneshot_ops = {
     .probe = uring_probe,
     .create = uring_create,
 };
+
+const char *poller_uring_setup_flags(void) { return "not built"; }

@@ -1,0 +1,360 @@
+/*
+ * bench_shim.cc - the one C++ file: Google Benchmark under the C API of bench.h and shim.h.
+ *
+ * The harness runs one case at a time: it registers that case alone, runs it, and collects
+ * the runs through its own reporter, which also feeds Google Benchmark's JSONReporter into a
+ * buffer (the raw JSON kept beside the CSV). Running one case per RunSpecifiedBenchmarks call
+ * lets setup and teardown happen once per case, outside every timed region, and lets the
+ * harness write each case's rows as soon as it ends.
+ *
+ * Which lambda call is measured? Google Benchmark calls the case's function several times per
+ * repetition (warm-up, iteration-count estimation, then the measured run) and reports only
+ * the last. Everything per repetition therefore travels in Google Benchmark's own per-run
+ * state (manual time, counters, the p99 as a counter): what a Run reports is exactly the
+ * measured call, never an estimation call.
+ */
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <time.h>
+
+extern "C" {
+#include "shim.h"
+}
+
+struct bench_state {
+    benchmark::State *gb;
+    bench_case *c;
+    std::vector<double> samples;
+    bool failed;
+};
+
+namespace {
+
+/* What the current case reported through bench_fail / bench_limit, for the reporter. */
+struct CaseSignals {
+    bool limit = false;
+    double reached = 0;
+    std::string message;
+};
+
+std::map<std::string, std::string> g_units; /* metric -> unit, from bench_counter */
+CaseSignals g_signals;
+std::string g_filter = ".";
+bool g_user_repetitions = false, g_user_min_time = false, g_user_warmup = false;
+
+const char *P99_SUFFIX = "@p99";
+
+double percentile(std::vector<double> &v, double q)
+{
+    std::sort(v.begin(), v.end());
+    if (v.empty())
+        return NAN;
+    double pos = q * (double)(v.size() - 1);
+    size_t lo = (size_t)pos;
+    double frac = pos - (double)lo;
+    return lo + 1 < v.size() ? v[lo] * (1 - frac) + v[lo + 1] * frac : v[lo];
+}
+
+void add_value(rep_result &rr, const std::string &metric, const std::string &unit, double value)
+{
+    if (rr.nvalues == (int)(sizeof rr.values / sizeof rr.values[0]))
+        return;
+    rep_value &v = rr.values[rr.nvalues++];
+    snprintf(v.metric, sizeof v.metric, "%s", metric.c_str());
+    snprintf(v.unit, sizeof v.unit, "%s", unit.c_str());
+    v.value = value;
+}
+
+class MuxReporter : public benchmark::BenchmarkReporter {
+  public:
+    MuxReporter() { json_.SetOutputStream(&json_out_); json_.SetErrorStream(&json_out_); }
+
+    bool ReportContext(const Context &ctx) override
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!context_done_) {
+            json_.ReportContext(ctx);
+            context_done_ = true;
+        }
+        return true;
+    }
+
+    void ReportRuns(const std::vector<Run> &runs) override
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        json_.ReportRuns(runs);
+        for (const Run &r : runs) {
+            if (r.run_type != Run::RT_Iteration || !res_)
+                continue;
+            if (r.error_occurred) {
+                if (res_->outcome != CASE_LIMIT) {
+                    res_->outcome = g_signals.limit ? CASE_LIMIT : CASE_ERROR;
+                    res_->limit_reached = g_signals.reached;
+                    snprintf(res_->message, sizeof res_->message, "%s",
+                             g_signals.message.empty() ? r.error_message.c_str()
+                                                       : g_signals.message.c_str());
+                }
+                continue;
+            }
+            if (res_->nreps == res_->cap) {
+                int cap = res_->cap ? res_->cap * 2 : 8;
+                void *n = realloc(res_->reps, (size_t)cap * sizeof *res_->reps);
+                if (!n)
+                    continue;
+                res_->reps = (rep_result *)n;
+                res_->cap = cap;
+            }
+            rep_result &rr = res_->reps[res_->nreps++];
+            memset(&rr, 0, sizeof rr);
+            rr.iterations = (uint64_t)r.iterations;
+            double scale = case_->metric_scale > 0 ? case_->metric_scale : 1.0;
+            if (case_->metric) /* time per iteration, in ns (Unit(kNanosecond)) */
+                add_value(rr, case_->metric, case_->metric_unit ? case_->metric_unit : "ns",
+                          r.GetAdjustedRealTime() * scale);
+            for (const auto &kv : r.counters) {
+                const std::string &name = kv.first;
+                auto u = g_units.find(name);
+                add_value(rr, name, u != g_units.end() ? u->second : "", kv.second.value);
+            }
+        }
+    }
+
+    void Finalize() override {} /* the JSON document is closed by shim_write_json */
+
+    void begin_case(bench_case *c, case_result *res)
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        case_ = c;
+        res_ = res;
+    }
+    void end_case()
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        case_ = nullptr;
+        res_ = nullptr;
+    }
+
+    int write_json(const char *path, bool complete)
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::string text = json_out_.str();
+        if (!context_done_)
+            text = "{}\n";
+        else if (complete && !finalized_) {
+            json_.Finalize();
+            finalized_ = true;
+            text = json_out_.str();
+        } else if (!finalized_)
+            text += "\n  ]\n}\n";
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return -errno;
+        size_t n = fwrite(text.data(), 1, text.size(), f);
+        int rc = (n == text.size()) ? 0 : -EIO;
+        if (fclose(f) != 0 && rc == 0)
+            rc = -errno;
+        return rc;
+    }
+
+  private:
+    std::mutex mu_;
+    benchmark::JSONReporter json_;
+    std::ostringstream json_out_;
+    bool context_done_ = false, finalized_ = false;
+    bench_case *case_ = nullptr;
+    case_result *res_ = nullptr;
+};
+
+MuxReporter *g_reporter;
+
+void run_case_body(benchmark::State &gs, bench_case *c)
+{
+    bench_state st{&gs, c, {}, false};
+    if (c->run_start)
+        c->run_start(c, &st);
+    const uint64_t batch = c->batch ? c->batch : 1;
+    while (gs.KeepRunningBatch((benchmark::IterationCount)batch)) {
+        if (st.failed)
+            continue; /* the loop ends by itself after SkipWithError */
+        double ns = c->body(c, &st, batch);
+        if (c->timing == BENCH_TIME_MANUAL && !st.failed)
+            gs.SetIterationTime(ns * 1e-9);
+    }
+    if (st.failed)
+        return;
+    if (c->run_end)
+        c->run_end(c, &st);
+    if (!st.failed && !st.samples.empty() && c->metric) {
+        double scale = c->metric_scale > 0 ? c->metric_scale : 1.0;
+        std::string name = std::string(c->metric) + P99_SUFFIX;
+        gs.counters[name] = benchmark::Counter(percentile(st.samples, 0.99) * scale);
+        g_units[name] = c->metric_unit ? c->metric_unit : "ns";
+    }
+}
+
+void run_native_empty(benchmark::State &gs)
+{
+    for (auto _ : gs)
+        benchmark::ClobberMemory();
+}
+
+bool has_flag(int argc, char **argv, const char *flag)
+{
+    size_t n = strlen(flag);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], flag, n) == 0 && (argv[i][n] == '=' || argv[i][n] == '\0'))
+            return true;
+    return false;
+}
+
+} // namespace
+
+extern "C" {
+
+int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void bench_counter(struct bench_state *st, const char *metric, double value, const char *unit)
+{
+    st->gb->counters[metric] = benchmark::Counter(value);
+    g_units[metric] = unit ? unit : "";
+}
+
+void bench_sample(struct bench_state *st, double ns) { st->samples.push_back(ns); }
+
+static void fail_with(struct bench_state *st, bool limit, double reached, const char *fmt,
+                      va_list ap)
+{
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (st->failed)
+        return;
+    st->failed = true;
+    g_signals.limit = limit;
+    g_signals.reached = reached;
+    g_signals.message = msg;
+    st->gb->SkipWithError(msg);
+}
+
+void bench_fail(struct bench_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_with(st, false, 0, fmt, ap);
+    va_end(ap);
+}
+
+void bench_limit(struct bench_state *st, double reached, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_with(st, true, reached, fmt, ap);
+    va_end(ap);
+}
+
+int bench_failed(const struct bench_state *st) { return st->failed; }
+
+void bench_pause(struct bench_state *st) { st->gb->PauseTiming(); }
+void bench_resume(struct bench_state *st) { st->gb->ResumeTiming(); }
+
+int shim_init(int *argc, char **argv, char *err, size_t err_len)
+{
+    g_user_repetitions = has_flag(*argc, argv, "--benchmark_repetitions");
+    g_user_min_time = has_flag(*argc, argv, "--benchmark_min_time");
+    g_user_warmup = has_flag(*argc, argv, "--benchmark_min_warmup_time");
+    benchmark::Initialize(argc, argv);
+    for (int i = 1; i < *argc; i++) {
+        snprintf(err, err_len, "unrecognised Google Benchmark flag '%s' (see --benchmark_help... "
+                 "or https://github.com/google/benchmark/blob/main/docs/user_guide.md)", argv[i]);
+        return -1;
+    }
+    g_filter = benchmark::GetBenchmarkFilter();
+    if (g_filter.empty() || g_filter == "all")
+        g_filter = ".";
+    try {
+        std::regex check(g_filter[0] == '-' ? g_filter.substr(1) : g_filter);
+    } catch (const std::regex_error &) {
+        snprintf(err, err_len, "--benchmark_filter=%s is not a valid regular expression",
+                 g_filter.c_str());
+        return -1;
+    }
+    if (!g_reporter)
+        g_reporter = new MuxReporter();
+    return 0;
+}
+
+int shim_filter_matches(const char *name)
+{
+    bool negative = g_filter[0] == '-';
+    std::regex re(negative ? g_filter.substr(1) : g_filter);
+    bool found = std::regex_search(name, re);
+    return negative ? !found : found;
+}
+
+void shim_run_case(struct bench_case *c, const struct shim_config *cfg, struct case_result *res)
+{
+    res->outcome = CASE_OK;
+    res->message[0] = '\0';
+    g_signals = CaseSignals();
+    benchmark::ClearRegisteredBenchmarks();
+    benchmark::internal::Benchmark *b;
+    if (c->native_empty)
+        b = benchmark::RegisterBenchmark(c->name, run_native_empty);
+    else
+        b = benchmark::RegisterBenchmark(c->name, [c](benchmark::State &s) { run_case_body(s, c); });
+    b->Unit(benchmark::kNanosecond);
+    if (c->timing == BENCH_TIME_MANUAL && !c->native_empty)
+        b->UseManualTime();
+    else
+        b->UseRealTime();
+    if (!g_user_repetitions)
+        b->Repetitions(c->repetitions > 0 ? c->repetitions : cfg->repetitions);
+    if (c->iterations > 0) {
+        b->Iterations(c->iterations);
+    } else {
+        if (!g_user_min_time)
+            b->MinTime(c->min_time_s > 0 ? c->min_time_s : cfg->min_time_s);
+        if (!g_user_warmup && cfg->warmup_s > 0)
+            b->MinWarmUpTime(cfg->warmup_s);
+    }
+    g_reporter->begin_case(c, res);
+    size_t ran = benchmark::RunSpecifiedBenchmarks(g_reporter);
+    g_reporter->end_case();
+    benchmark::ClearRegisteredBenchmarks();
+    if (ran == 0 && res->outcome == CASE_OK)
+        res->outcome = CASE_FILTERED;
+}
+
+void case_result_free(struct case_result *res)
+{
+    free(res->reps);
+    res->reps = NULL;
+    res->nreps = res->cap = 0;
+}
+
+int shim_write_json(const char *path, int complete)
+{
+    return g_reporter ? g_reporter->write_json(path, complete != 0) : -EINVAL;
+}
+
+const char *shim_benchmark_version(void) { return MUX_BENCHMARK_VERSION; }
+
+} /* extern "C" */

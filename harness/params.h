@@ -1,0 +1,101 @@
+/*
+ * params.h - case parameters. Every parameter is a CSV column (docs/csv.md), so what a user
+ * types after --set is what the CSV shows: `--set fds=1000,10000` sweeps the `fds` column.
+ *
+ * A workload declares which keys it takes, with its default and --quick value lists; the
+ * command line may replace any of them. Values are checked against the key's type and range
+ * when the command line is read, before anything runs (exit 2 on a bad one).
+ */
+#ifndef MUX_PARAMS_H
+#define MUX_PARAMS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The identity columns of a case, in CSV order. */
+enum param_col {
+    COL_WORKLOAD,
+    COL_POLLER,
+    COL_VARIANT,
+    COL_PLACEMENT,
+    COL_FDS,
+    COL_ACTIVE,
+    COL_WRITES,
+    COL_POSITION,
+    COL_TIMEOUT,
+    COL_TRANSPORT,
+    COL_UNITS,
+    COL_STACK_BYTES,
+    COL_STACK_ALLOC,
+    COL_TOUCH_BYTES,
+    COL_COUNT
+};
+
+#define PARAM_VALUE_MAX 48
+struct param_row {
+    char v[COL_COUNT][PARAM_VALUE_MAX]; /* "" = does not apply */
+};
+
+enum param_type {
+    PARAM_INT,    /* a decimal integer in [min, max] */
+    PARAM_SIZE,   /* bytes: an integer with an optional k/m/g suffix (powers of 1024) */
+    PARAM_CHOICE, /* one of a fixed set of names */
+};
+
+struct param_def {
+    const char *key;
+    enum param_type type;
+    long long min, max;
+    const char *const *choices; /* PARAM_CHOICE: NULL-terminated; NULL = the workload's own */
+    const char *help;
+};
+
+/* A workload's use of a key: its defaults, and its own choices for keys such as `variant`. */
+struct param_use {
+    const char *key;
+    const char *defaults;        /* comma-separated; "auto" where the workload computes it */
+    const char *quick;           /* under --quick; NULL = the defaults */
+    const char *const *choices;  /* overrides the key's global choices; NULL-terminated */
+};
+
+#define PARAM_MAX_SETS 16
+#define PARAM_MAX_VALUES 64
+struct param_set {
+    const char *key;
+    int count;
+    char values[PARAM_MAX_VALUES][PARAM_VALUE_MAX];
+};
+
+struct param_overrides {
+    int count;
+    struct param_set sets[PARAM_MAX_SETS];
+};
+
+const char *param_col_name(enum param_col col);
+/* The definition of a settable key, or NULL (workload and poller are not --set keys). */
+const struct param_def *param_find(const char *key);
+/* "fds, active, ..." for an error message. */
+void param_keys(char *buf, size_t len);
+
+/* Parses "key=v1,v2,..." into *o. Returns 0, or -1 with a message in err (exit 2). */
+int param_parse_set(struct param_overrides *o, const char *arg, char *err, size_t err_len);
+/* Checks one value against the key's type and the given choices (or the key's). */
+int param_check_value(const struct param_def *d, const char *const *choices, const char *value,
+                      char *err, size_t err_len);
+/* Parses an INT or SIZE value (already checked). */
+long long param_number(const char *value);
+
+/* The user's values for key, or NULL when not set. */
+const struct param_set *param_override(const struct param_overrides *o, const char *key);
+
+/* Sets column col of a row from a number or a string. */
+void param_row_set(struct param_row *row, enum param_col col, const char *value);
+void param_row_setn(struct param_row *row, enum param_col col, long long value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,375 @@
+/* run.c - see run.h. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "stats.h"
+
+/* ---- planning --------------------------------------------------------------------------- */
+
+static int skip_setup(struct bench_case *c, char *msg, size_t len)
+{
+    snprintf(msg, len, "%s", (const char *)c->ctx);
+    return BENCH_SKIP;
+}
+
+static int plan_add_skip(struct plan *plan, const struct workload *w,
+                         const struct poller_ops *poller, const char *reason)
+{
+    struct bench_case *c = plan_add(plan, w, poller);
+    if (!c || !(c->ctx = strdup(reason)))
+        return -ENOMEM;
+    c->free_ctx = free;
+    c->setup = skip_setup;
+    bench_case_name(c);
+    return 0;
+}
+
+int run_plan(const struct run_config *rc, struct plan *plan, char *msg, size_t len)
+{
+    for (int i = 0; i < rc->nworkloads; i++) {
+        const struct workload *w = rc->workloads[i];
+        char why[256] = "";
+        if (w->probe && w->probe(why, sizeof why) != 0) {
+            char reason[320];
+            snprintf(reason, sizeof reason, "workload unavailable: %s", why);
+            if (plan_add_skip(plan, w, NULL, reason) < 0)
+                goto oom;
+            continue;
+        }
+        if (!w->per_poller) {
+            int st = w->plan(plan, &rc->opts, w, NULL, msg, len);
+            if (st)
+                return st;
+            continue;
+        }
+        for (int p = 0; p < rc->opts.npollers; p++) {
+            const struct poller_ops *ops = rc->opts.pollers[p];
+            if (poller_probe(ops, why, sizeof why) != 0) {
+                char reason[320];
+                snprintf(reason, sizeof reason, "backend unavailable: %s", why);
+                if (plan_add_skip(plan, w, ops, reason) < 0)
+                    goto oom;
+                continue;
+            }
+            int st = w->plan(plan, &rc->opts, w, ops, msg, len);
+            if (st)
+                return st;
+        }
+    }
+    return RUN_OK;
+oom:
+    snprintf(msg, len, "out of memory while planning");
+    return RUN_INTERNAL;
+}
+
+/* ---- interruption ------------------------------------------------------------------------ */
+
+static struct csv_out *g_csv;
+static char g_json_partial[PATH_MAX];
+static volatile int g_cases_done;
+
+static void *signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    sigwait(set, &sig);
+    /* The CSV lock is taken for good: no case's rows can be half written after this. */
+    int rc = csv_abort_partial(g_csv);
+    shim_write_json(g_json_partial, 0);
+    fprintf(stderr,
+            "\nmuxbench: interrupted by %s: %d case%s finished, their rows are in %s%s\n",
+            strsignal(sig), g_cases_done, g_cases_done == 1 ? "" : "s", g_csv->partial_path,
+            rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
+    _exit(RUN_INTERRUPTED);
+}
+
+/* ---- rows -------------------------------------------------------------------------------- */
+
+static const char *ends_with_p99(const char *metric)
+{
+    size_t n = strlen(metric);
+    return (n > 4 && strcmp(metric + n - 4, "@p99") == 0) ? metric + n - 4 : NULL;
+}
+
+/* Writes the statistic rows of one finished case; returns the primary metric's stats. */
+static void write_case_rows(struct csv_out *o, const struct bench_case *c,
+                            const struct case_result *res, struct stats *primary,
+                            const char **primary_metric, const char **primary_unit)
+{
+    char seen[32][48];
+    int nseen = 0;
+    double *vals = malloc((size_t)(res->nreps ? res->nreps : 1) * sizeof *vals);
+    double *iters = malloc((size_t)(res->nreps ? res->nreps : 1) * sizeof *iters);
+    if (!vals || !iters) {
+        free(vals);
+        free(iters);
+        return;
+    }
+    for (int r = 0; r < res->nreps; r++)
+        iters[r] = (double)res->reps[r].iterations;
+    struct stats it;
+    stats_compute(iters, res->nreps, &it);
+    *primary_metric = NULL;
+    for (int r = 0; r < res->nreps; r++) {
+        for (int k = 0; k < res->reps[r].nvalues; k++) {
+            const struct rep_value *rv = &res->reps[r].values[k];
+            int known = 0;
+            for (int s = 0; s < nseen; s++)
+                known |= strcmp(seen[s], rv->metric) == 0;
+            if (known || nseen == 32)
+                continue;
+            snprintf(seen[nseen++], sizeof seen[0], "%s", rv->metric);
+            int n = 0;
+            for (int r2 = 0; r2 < res->nreps; r2++)
+                for (int k2 = 0; k2 < res->reps[r2].nvalues; k2++)
+                    if (strcmp(res->reps[r2].values[k2].metric, rv->metric) == 0)
+                        vals[n++] = res->reps[r2].values[k2].value;
+            struct stats s;
+            stats_compute(vals, n, &s);
+            const char *p99 = ends_with_p99(rv->metric);
+            if (p99) {
+                char base[48];
+                snprintf(base, sizeof base, "%.*s", (int)(p99 - rv->metric), rv->metric);
+                csv_row(o, &c->id, base, "p99", s.median, rv->unit, n, (uint64_t)it.median, "ok",
+                        c->note);
+                continue;
+            }
+            static const char *const names[] = {"median", "mean", "min", "max", "stddev", "cv"};
+            const double v[] = {s.median, s.mean, s.min, s.max, s.stddev, s.cv};
+            for (int i = 0; i < 6; i++)
+                csv_row(o, &c->id, rv->metric, names[i], v[i], i == 5 ? "ratio" : rv->unit, n,
+                        (uint64_t)it.median, "ok", c->note);
+            if (!*primary_metric || (c->metric && strcmp(c->metric, rv->metric) == 0)) {
+                *primary = s;
+                *primary_metric = c->metric && strcmp(c->metric, rv->metric) == 0
+                                      ? c->metric
+                                      : rv->metric;
+                *primary_unit = rv->unit;
+            }
+        }
+    }
+    free(vals);
+    free(iters);
+}
+
+static void default_out_path(const struct run_config *rc, const struct env *e, char *out,
+                             size_t len)
+{
+    char pollers[256] = "";
+    size_t used = 0;
+    if (rc->opts.npollers == 0)
+        snprintf(pollers, sizeof pollers, "none");
+    for (int i = 0; i < rc->opts.npollers && used < sizeof pollers; i++)
+        used += (size_t)snprintf(pollers + used, sizeof pollers - used, "%s%s", i ? "+" : "",
+                                 rc->opts.pollers[i]->name);
+    if (rc->opts.npollers > 6)
+        snprintf(pollers, sizeof pollers, "%d-pollers", rc->opts.npollers);
+    char stamp[32];
+    snprintf(stamp, sizeof stamp, "%.16s", e->meta.run_id); /* yyyymmddThhmmssZ */
+    mkdir("results", 0755);
+    snprintf(out, len, "results/%s-%s-%s.csv", stamp, e->meta.host, pollers);
+}
+
+struct summary_line {
+    char name[256];
+    char text[160];
+};
+
+int run_execute(struct run_config *rc, int argc, char **argv)
+{
+    struct plan plan = {0};
+    char msg[1024] = "";
+    int status = run_plan(rc, &plan, msg, sizeof msg);
+    if (status) {
+        fprintf(stderr, "muxbench: %s\n", msg);
+        plan_free(&plan);
+        return status;
+    }
+    if (rc->list_cases) {
+        for (int i = 0; i < plan.count; i++)
+            if (shim_filter_matches(plan.cases[i]->name))
+                printf("%s\n", plan.cases[i]->name);
+        plan_free(&plan);
+        return RUN_OK;
+    }
+
+    struct env env;
+    env_collect(&env, argc, argv);
+    env_warnings(&env, stderr);
+
+    char path[PATH_MAX];
+    if (rc->out_path[0])
+        snprintf(path, sizeof path, "%s", rc->out_path);
+    else
+        default_out_path(rc, &env, path, sizeof path);
+    static struct csv_out csv;
+    char err[512];
+    if (csv_open(&csv, path, &env.meta, err, sizeof err) < 0) {
+        fprintf(stderr, "muxbench: %s; choose a writable --out path\n", err);
+        plan_free(&plan);
+        return RUN_LIMIT;
+    }
+    char json_path[PATH_MAX];
+    csv_sibling(path, ".gbench.json", json_path, sizeof json_path);
+    csv_sibling(path, ".partial.gbench.json", g_json_partial, sizeof g_json_partial);
+
+    /* Signals go to one thread that leaves a partial file; every other thread, workload
+     * threads included (they inherit this mask), never sees them. */
+    static sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    g_csv = &csv;
+    pthread_t sigthread;
+    pthread_create(&sigthread, NULL, signal_thread, &sigs);
+
+    env_write_rows(&env, &csv);
+    csv_flush(&csv);
+
+    int64_t t0 = bench_now_ns();
+    int ran = 0, skipped_env = 0, errors = 0, total = 0;
+    struct summary_line *summary = calloc((size_t)plan.count + 1, sizeof *summary);
+    int nsummary = 0;
+    char stopped_groups[64][64];
+    int nstopped = 0;
+    for (int i = 0; i < plan.count; i++)
+        total += shim_filter_matches(plan.cases[i]->name);
+    int index = 0;
+    for (int i = 0; i < plan.count; i++) {
+        struct bench_case *c = plan.cases[i];
+        if (!shim_filter_matches(c->name))
+            continue;
+        index++;
+        fprintf(stderr, "[%*d/%d %7.1f s] %s", total >= 100 ? 3 : 2, index, total,
+                (double)(bench_now_ns() - t0) / 1e9, c->name);
+        fflush(stderr);
+        const char *status_word = NULL;
+        char note[512] = "";
+        int stopped = 0;
+        for (int g = 0; c->group && g < nstopped; g++)
+            stopped |= strcmp(stopped_groups[g], c->group) == 0;
+        struct case_result res = {0};
+        int setup_rc = BENCH_OK;
+        if (stopped) {
+            status_word = "skipped";
+            snprintf(note, sizeof note, "not run: the sweep stopped at a limit (see the limit row)");
+        } else {
+            setup_rc = c->setup ? c->setup(c, note, sizeof note) : BENCH_OK;
+            if (setup_rc == BENCH_OK) {
+                shim_run_case(c, &rc->shim, &res);
+                if (res.outcome == CASE_LIMIT) {
+                    setup_rc = BENCH_LIMIT;
+                    c->limit_reached = res.limit_reached;
+                    snprintf(note, sizeof note, "%s", res.message);
+                } else if (res.outcome == CASE_ERROR) {
+                    setup_rc = BENCH_ERROR;
+                    snprintf(note, sizeof note, "%s", res.message);
+                }
+                if (c->teardown) /* only after a setup that succeeded: a failed one cleaned up */
+                    c->teardown(c);
+            }
+            status_word = setup_rc == BENCH_SKIP    ? "skipped"
+                          : setup_rc == BENCH_LIMIT ? "limit"
+                          : setup_rc == BENCH_ERROR ? "error"
+                                                    : NULL;
+        }
+        char tail[512] = ""; /* the end of the progress line, printed once the rows are out */
+        struct summary_line *line = &summary[nsummary++];
+        snprintf(line->name, sizeof line->name, "%s", c->name);
+        if (status_word) {
+            if (setup_rc == BENCH_LIMIT) {
+                csv_row(&csv, &c->id, "units_reached", "", c->limit_reached, "count", 0, 0,
+                        "limit", note);
+                if (c->group && nstopped < 64)
+                    snprintf(stopped_groups[nstopped++], sizeof stopped_groups[0], "%s",
+                             c->group);
+            } else {
+                csv_row(&csv, &c->id, c->metric ? c->metric : "", "", NAN, "", 0, 0,
+                        status_word, note);
+            }
+            skipped_env += setup_rc == BENCH_SKIP || stopped;
+            errors += setup_rc == BENCH_ERROR;
+            snprintf(tail, sizeof tail, ": %s: %.400s\n", status_word, note);
+            snprintf(line->text, sizeof line->text, "%s: %.140s", status_word, note);
+        } else if (res.outcome == CASE_FILTERED) {
+            snprintf(tail, sizeof tail, ": filtered out by --benchmark_filter\n");
+            nsummary--;
+        } else {
+            struct stats s = {0};
+            const char *metric = NULL, *unit = "";
+            write_case_rows(&csv, c, &res, &s, &metric, &unit);
+            ran++;
+            if (metric) {
+                snprintf(tail, sizeof tail, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric,
+                         s.median, unit, 100 * s.cv, s.n);
+                snprintf(line->text, sizeof line->text, "%-24s %12.4g %-6s cv %5.1f%%", metric,
+                         s.median, unit, 100 * s.cv);
+                if (s.cv > 0.05)
+                    snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                             "muxbench: warning: cv %.1f%% over %d repetitions is above 5%%: "
+                             "the machine is noisy, or the case too short\n",
+                             100 * s.cv, s.n);
+            } else {
+                snprintf(tail, sizeof tail, ": done\n");
+                snprintf(line->text, sizeof line->text, "done");
+            }
+        }
+        case_result_free(&res);
+        int flush_rc = csv_flush(&csv);
+        if (flush_rc < 0) {
+            fprintf(stderr, "muxbench: writing %s failed: %s\n", csv.tmp_path,
+                    strerror(-flush_rc));
+            status = RUN_INTERNAL;
+            break;
+        }
+        g_cases_done++;
+        fputs(tail, stderr);
+    }
+
+    struct param_row id;
+    memset(&id, 0, sizeof id);
+    param_row_set(&id, COL_WORKLOAD, "env");
+    csv_row(&csv, &id, "run_complete", "", 1, "count", 0, 0, "env", "");
+    char json_tmp[PATH_MAX + 16];
+    snprintf(json_tmp, sizeof json_tmp, "%s.tmp", json_path);
+    int json_rc = shim_write_json(json_tmp, 1);
+    if (json_rc == 0)
+        rename(json_tmp, json_path);
+    int commit_rc = csv_commit(&csv);
+    if (commit_rc < 0) {
+        fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
+        status = RUN_INTERNAL;
+    }
+
+    printf("%-64s %s\n", "case", "median of the primary metric");
+    for (int i = 0; i < nsummary; i++)
+        printf("%-64s %s\n", summary[i].name, summary[i].text);
+    printf("\n%d case%s measured, %d skipped, %d failed in %.1f s\nCSV: %s\nJSON: %s\n", ran,
+           ran == 1 ? "" : "s", skipped_env, errors, (double)(bench_now_ns() - t0) / 1e9, path,
+           json_rc == 0 ? json_path : "(not written)");
+    free(summary);
+    plan_free(&plan);
+    if (status == RUN_OK && errors)
+        status = RUN_INTERNAL;
+    if (status == RUN_OK && ran == 0 && skipped_env > 0) {
+        fprintf(stderr, "muxbench: nothing could be measured on this machine; the CSV "
+                        "records why for each case\n");
+        status = RUN_LIMIT;
+    }
+    return status;
+}

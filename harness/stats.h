@@ -1,0 +1,17 @@
+/* stats.h - summary statistics over repetitions, and percentiles over samples. */
+#ifndef MUX_STATS_H
+#define MUX_STATS_H
+
+struct stats {
+    int n;
+    double median, mean, min, max;
+    double stddev; /* sample standard deviation (n - 1); 0 when n < 2 */
+    double cv;     /* stddev / mean; NAN when the mean is 0 */
+};
+
+/* Sorts a copy; v is left as it was. n must be > 0. */
+void stats_compute(const double *v, int n, struct stats *s);
+/* Linear interpolation between closest ranks, q in [0, 1]. Sorts v in place. */
+double stats_percentile(double *v, int n, double q);
+
+#endif

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the muxbench command line (standard library only).
+
+    test_cli.py MUXBENCH GROUP
+
+GROUP is one of:
+  bad_input   every bad input exits with its documented status and a clear message, and
+              nothing is measured or written
+  run_csv     a real quick run, parsed with the csv module: columns, metrics, statistics,
+              environment rows, the shim overhead figure; the CSV is kept for later tests
+              (MUXBENCH_QUICK_CSV, default <build>/quick-run/quick.csv)
+  interrupt   SIGINT midway leaves the previous CSV untouched and a partial file of whole
+              cases; SIGKILL leaves no file at the target, and the next run tidies up
+Exit status: 0 pass, 1 fail, 77 skip.
+"""
+import csv
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+MUXBENCH = sys.argv[1] if len(sys.argv) > 1 else "muxbench"
+GROUP = sys.argv[2] if len(sys.argv) > 2 else "bad_input"
+
+COLUMNS = [
+    "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
+    "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
+    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
+    "repetitions", "iterations", "status", "note",
+]
+STATS = {"median", "mean", "min", "max", "stddev", "cv", "p99"}
+STATUSES = {"ok", "derived", "skipped", "limit", "error", "env"}
+UNITS = {"ns", "us", "bytes", "per_s", "ratio", "count", ""}
+# Metric names per workload (docs/csv.md); a workload not listed here is a failure.
+METRICS = {
+    "harness": {"iteration_ns", "clock_read_ns"},
+    "fanin": {"wait_ns", "event_ns", "add_ns", "del_ns", "idle_wait_ns", "events_per_wait",
+              "wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2"},
+    "ctxswitch": {"switch_ns", "switches_counted_ratio"},
+    "memory": {"vsz_per_unit_bytes", "rss_per_unit_bytes", "kernel_per_unit_bytes",
+               "kernel_stack_per_unit_bytes", "page_tables_per_unit_bytes",
+               "slab_per_unit_bytes", "units_reached"},
+    "spawn": {"create_ns", "spawn_per_s", "units_reached"},
+    "echo": {"req_per_s", "p50_us", "p99_us", "rss_bytes", "units_reached"},
+}
+ENV_KEYS = {
+    "kernel", "cpu_model", "cpus_online", "cores", "smt", "governor", "turbo", "rlimit_nofile",
+    "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
+    "io_uring_setup_flags", "compiler", "cflags", "build_type", "git_revision",
+    "hwloc_version", "topology", "placements", "command_line", "benchmark_version", "clock",
+    "run_complete",
+}
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+    return cond
+
+
+def run(args, **kw):
+    return subprocess.run([MUXBENCH] + args, capture_output=True, text=True, timeout=600, **kw)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        reader = csv.reader(f, strict=True)
+        rows = list(reader)
+    return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]], rows
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+def bad_input():
+    tmp = tempfile.mkdtemp(prefix="muxbench-cli-")
+    out = os.path.join(tmp, "x.csv")
+    cases = [
+        # (args, exit status, text the message must contain)
+        (["frobnicate"], 2, "valid commands"),
+        ([], 2, "usage"),
+        (["run", "--workload", "nosuch"], 2, "valid: harness"),
+        (["run", "--poller", "nosuch"], 2, "valid: select, poll, epoll"),
+        (["run", "--poller", "kqueue-emul"], 2, "unknown poller"),  # test-only, never run
+        (["run", "--set", "nosuch=1"], 2, "unknown parameter 'nosuch'"),
+        (["run", "--set", "fds=12x"], 2, "not a whole number"),
+        (["run", "--set", "fds=0"], 2, "out of range"),
+        (["run", "--set", "fds=-5"], 2, "not a whole number"),
+        (["run", "--set", "fds=99999999999999999999999"], 2, "not a whole number"),
+        (["run", "--set", "stack_bytes=12q"], 2, "size in bytes"),
+        (["run", "--set", "placement=moon"], 2, "same-pu"),
+        (["run", "--set", "fds"], 2, "key=value"),
+        (["run", "--set"], 2, "needs a value"),
+        (["run", "--workload", "harness", "--set", "variant=warp"], 2, "c-shim"),
+        (["run", "--workload", "harness", "--set", "units=10"], 2,
+         "no selected workload takes this parameter"),
+        (["run", "--repetitions", "0"], 2, "--repetitions"),
+        (["run", "--repetitions", "2.5"], 2, "whole number"),
+        (["run", "--min-time", "abc"], 2, "--min-time"),
+        (["run", "--frobnicate"], 2, "unknown option"),
+        (["run", "--workload", "harness", "--", "--benchmark_nonsense=1"], 2,
+         "unrecognised Google Benchmark flag"),
+        (["run", "--workload", "harness", "--", "--benchmark_filter=("], 2,
+         "not a valid regular expression"),
+        # An unwritable output: exit 3 before any benchmark runs.
+        (["run", "--workload", "harness", "--out", "/proc/muxbench-nope/x.csv"], 3,
+         "cannot write"),
+        (["run", "--workload", "harness", "--out", os.path.join(tmp, "no", "dir", "x.csv")], 3,
+         "cannot write"),
+        (["run", "--workload", "harness", "--out", tmp], 3, "is a directory"),
+    ]
+    for args, status, text in cases:
+        if args and args[0] == "run" and "--out" not in args:
+            args = ["run", "--out", out] + args[1:]
+        p = run(args)
+        check(p.returncode == status,
+              f"{args}: exit {p.returncode}, expected {status}; stderr: {p.stderr.strip()[:300]}")
+        check(text in p.stderr, f"{args}: message lacks '{text}': {p.stderr.strip()[:300]}")
+        check("[ 1/" not in p.stderr, f"{args}: a benchmark ran before the error")
+        check(not os.path.exists(out), f"{args}: wrote {out}")
+        check(not glob.glob(os.path.join(tmp, ".*tmp*")), f"{args}: left a temporary file")
+    # Help and list succeed and say what is there.
+    p = run(["run", "--help"])
+    check(p.returncode == 0 and "Workloads and their parameters" in p.stdout, "run --help")
+    p = run(["list"])
+    check(p.returncode == 0, "list exits 0")
+    for text in ("epoll", "available", "kqueue", "unavailable", "reason:", "topology:",
+                 "placements:", "same-pu", "harness"):
+        check(text in p.stdout, f"list mentions {text}")
+    check("kqueue-emul" not in p.stdout, "list never shows the test-only emulation")
+
+
+# ---- a real quick run ---------------------------------------------------------------------
+
+def validate_csv(path, expect_complete=True):
+    header, rows, raw = read_csv(path)
+    check(header == COLUMNS, f"{path}: columns {header}")
+    for i, r in enumerate(raw[1:]):
+        if not check(len(r) == len(COLUMNS), f"{path}: row {i + 2} has {len(r)} cells"):
+            return rows
+    run_ids = {r["run_id"] for r in rows}
+    check(len(run_ids) == 1, f"one run_id per file: {run_ids}")
+    for r in rows:
+        where = f"{r['workload']}/{r['poller']}/{r['variant']} {r['metric']}/{r['stat']}"
+        check(r["status"] in STATUSES, f"{where}: status {r['status']}")
+        check(r["unit"] in UNITS, f"{where}: unit {r['unit']}")
+        if r["status"] == "env":
+            check(r["workload"] == "env", f"{where}: env row of workload {r['workload']}")
+            continue
+        check(r["workload"] in METRICS, f"{where}: unknown workload")
+        if r["metric"]:
+            check(r["metric"] in METRICS.get(r["workload"], ()), f"{where}: unknown metric")
+        if r["status"] in ("ok", "derived"):
+            check(r["stat"] in STATS, f"{where}: stat '{r['stat']}'")
+            check(r["value"] != "", f"{where}: empty value")
+            float(r["value"])
+            check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
+        elif r["status"] in ("skipped", "error"):
+            check(r["note"] != "", f"{where}: a {r['status']} row without a reason")
+        elif r["status"] == "limit":
+            check(r["metric"] == "units_reached" and r["value"] != "", f"{where}: limit row")
+    env = {r["metric"] for r in rows if r["status"] == "env"}
+    missing = (ENV_KEYS - {"run_complete"}) - env
+    check(not missing, f"environment rows missing: {sorted(missing)}")
+    check(any(k.startswith("vuln.") for k in env), "vulnerability rows")
+    check(("run_complete" in env) == expect_complete,
+          f"run_complete row {'missing' if expect_complete else 'present in a partial file'}")
+    return rows
+
+
+def stat_of(rows, **want):
+    for r in rows:
+        if all(r.get(k) == v for k, v in want.items()):
+            return float(r["value"])
+    return None
+
+
+def run_csv():
+    out = os.environ.get("MUXBENCH_QUICK_CSV") or os.path.join(
+        os.path.dirname(os.path.abspath(MUXBENCH)), "..", "quick-run", "quick.csv")
+    out = os.path.abspath(out)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    for f in glob.glob(os.path.splitext(out)[0] + "*"):
+        os.unlink(f)
+    p = run(["run", "--poller", "epoll", "--quick", "--out", out])
+    check(p.returncode == 0, f"quick run exit {p.returncode}: {p.stderr[-2000:]}")
+    check("[ 1/" in p.stderr and "s] " in p.stderr, "progress (case i of n, elapsed) on stderr")
+    check("CSV: " + out in p.stdout, "the summary names the CSV")
+    if not os.path.exists(out):
+        check(False, "no CSV written")
+        return
+    rows = validate_csv(out)
+    shim = stat_of(rows, workload="harness", variant="c-shim", metric="iteration_ns",
+                   stat="median")
+    native = stat_of(rows, workload="harness", variant="native", metric="iteration_ns",
+                     stat="median")
+    check(shim is not None and native is not None and shim > 0 and native > 0,
+          "the shim overhead figure (c-shim and native iteration_ns) is in the CSV")
+    for stat in ("median", "mean", "min", "max", "stddev", "cv"):
+        check(stat_of(rows, workload="harness", variant="c-shim", stat=stat) is not None,
+              f"statistic {stat} present")
+    json_path = os.path.splitext(out)[0] + ".gbench.json"
+    import json
+    with open(json_path) as f:
+        doc = json.load(f)
+    check(len(doc.get("benchmarks", [])) > 0, "Google Benchmark's JSON kept beside the CSV")
+    check(not glob.glob(os.path.join(os.path.dirname(out), ".*tmp*")),
+          "no temporary file left")
+    print(f"quick run: {len(rows)} rows in {out}")
+
+
+# ---- interruption ---------------------------------------------------------------------------
+
+def start_long_run(out):
+    args = [MUXBENCH, "run", "--workload", "harness", "--out", out, "--min-time", "1",
+            "--repetitions", "3"]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_second_case(proc, deadline_s=60):
+    """Reads stderr until case 1's progress line is complete: its rows are written and
+    case 2 (several seconds long) has started."""
+    seen = ""
+    t0 = time.time()
+    while time.time() - t0 < deadline_s:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+        if line.startswith("[ 1/") and line.endswith("\n"):
+            return seen
+    return None
+
+
+def interrupt():
+    tmp = tempfile.mkdtemp(prefix="muxbench-int-")
+    out = os.path.join(tmp, "run.csv")
+    previous = "a previous complete run\n"
+    with open(out, "w") as f:
+        f.write(previous)
+
+    proc = start_long_run(out)
+    if not check(wait_for_second_case(proc) is not None, "the run reached its second case"):
+        proc.kill()
+        return
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    check(proc.returncode == 130, f"SIGINT: exit {proc.returncode}, expected 130")
+    check("interrupted" in err and "partial" in err, f"SIGINT message: {err[-300:]}")
+    with open(out) as f:
+        check(f.read() == previous, "the previous complete CSV is untouched")
+    partial = os.path.join(tmp, "run.partial.csv")
+    if check(os.path.exists(partial), "a partial CSV is left"):
+        rows = validate_csv(partial, expect_complete=False)
+        cases = {r["variant"] for r in rows if r["workload"] == "harness"}
+        check(cases == {"c-shim"}, f"the partial file holds the finished case only: {cases}")
+        stats = {r["stat"] for r in rows if r["variant"] == "c-shim"}
+        check(stats == STATS - {"p99"}, f"the finished case is whole: {stats}")
+    check(os.path.exists(os.path.join(tmp, "run.partial.gbench.json")), "partial JSON left")
+    import json
+    with open(os.path.join(tmp, "run.partial.gbench.json")) as f:
+        json.load(f)
+    check(not glob.glob(os.path.join(tmp, ".*tmp*")), "no temporary file after SIGINT")
+
+    # SIGKILL: nothing can run, so nothing may appear at the target; the next run tidies up.
+    os.unlink(partial)
+    proc = start_long_run(out)
+    check(wait_for_second_case(proc) is not None, "second run reached its second case")
+    proc.kill()
+    proc.communicate(timeout=60)
+    with open(out) as f:
+        check(f.read() == previous, "SIGKILL: the previous CSV is untouched")
+    check(not os.path.exists(partial), "SIGKILL: no partial file claims to be one")
+    stale = glob.glob(os.path.join(tmp, ".run.csv.tmp.*"))
+    check(len(stale) == 1, f"SIGKILL leaves only its hidden temporary file: {stale}")
+    p = run(["run", "--workload", "harness", "--set", "variant=native", "--quick", "--out", out])
+    check(p.returncode == 0, f"a later run succeeds: {p.stderr[-500:]}")
+    check(not glob.glob(os.path.join(tmp, ".run.csv.tmp.*")), "the next run removed the stale file")
+    validate_csv(out)
+
+
+def main():
+    groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt}
+    if GROUP not in groups:
+        print(f"unknown group {GROUP}; valid: {', '.join(groups)}", file=sys.stderr)
+        return 2
+    if not os.access(MUXBENCH, os.X_OK):
+        print(f"SKIP: {MUXBENCH} is not built", file=sys.stderr)
+        return 77
+    groups[GROUP]()
+    print(f"{'FAIL' if failures else 'PASS'} cli.{GROUP} ({len(failures)} failures)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
