@@ -109,12 +109,12 @@ struct kq_poller {
     ((kev).udata = _Generic((kev).udata, void *: (void *)(uintptr_t)(g), default: (g)))
 #define KQ_GEN(kev) ((uint32_t)(uintptr_t)(kev).udata)
 
-static unsigned short kq_mode(uint32_t events)
+static unsigned kq_mode(uint32_t events)
 {
     return (events & MUX_ONESHOT) ? EV_ONESHOT : (events & MUX_EDGE) ? EV_CLEAR : 0;
 }
 
-static void kq_change(struct kevent *ch, int fd, short filter, unsigned short flags, uint32_t gen)
+static void kq_change(struct kevent *ch, int fd, int filter, unsigned flags, uint32_t gen)
 {
     EV_SET(ch, fd, filter, flags, 0, 0, 0);
     KQ_SET_GEN(*ch, gen);
@@ -209,7 +209,7 @@ static int kq_add(struct poller *base, int fd, uint32_t events, void *data)
         return rc;
     struct fd_slot *s = fdtab_get(&p->fds, fd);
     uint32_t gen = ++s->gen;
-    unsigned short flags = EV_ADD | kq_mode(events);
+    unsigned flags = EV_ADD | kq_mode(events);
     struct kevent ch[2];
     int n = 0;
     if (events & MUX_IN)
@@ -231,7 +231,7 @@ static int kq_mod(struct poller *base, int fd, uint32_t events, void *data)
 {
     static const struct {
         uint32_t bit;
-        short filter;
+        int filter; /* short on FreeBSD and macOS, uint32_t on NetBSD */
         unsigned have;
     } filt[] = {{MUX_IN, EVFILT_READ, KQ_R}, {MUX_OUT, EVFILT_WRITE, KQ_W}};
     struct kq_poller *p = (struct kq_poller *)base;
@@ -241,7 +241,7 @@ static int kq_mod(struct poller *base, int fd, uint32_t events, void *data)
     struct fd_slot *s = fdtab_registered(&p->fds, fd);
     if (!s)
         return -ENOENT;
-    unsigned short mode = kq_mode(events), old_mode = kq_mode(s->events);
+    unsigned mode = kq_mode(events), old_mode = kq_mode(s->events);
     struct kevent ch[4];
     int n = 0;
     for (int k = 0; k < 2; k++) {
