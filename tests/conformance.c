@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -741,7 +742,7 @@ struct delayed {
     int fd;
     int signo;
     pthread_t target;
-    volatile int stop;
+    atomic_int stop;
 };
 
 static void *write_later(void *arg)
@@ -781,7 +782,7 @@ static void on_signal(int sig) { (void)sig; }
 static void *signal_until_stopped(void *arg)
 {
     struct delayed *d = arg;
-    while (!d->stop) {
+    while (!atomic_load(&d->stop)) {
         usleep(20000);
         pthread_kill(d->target, d->signo);
     }
@@ -805,7 +806,7 @@ static void t_eintr_is_zero(const struct poller_ops *ops)
     int64_t t0 = t_now_ns();
     int n = poller_wait(p, ev, 4, 10 * SEC);
     int64_t took = t_now_ns() - t0;
-    d.stop = 1;
+    atomic_store(&d.stop, 1);
     pthread_join(th, NULL);
     sigaction(SIGUSR1, &old, NULL);
     CHECK_EQ(n, 0);

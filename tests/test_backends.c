@@ -3,7 +3,14 @@
 
 #include "test_backends.h"
 
+#ifdef MUX_TEST_KQUEUE_EMUL /* set by tests/CMakeLists.txt only */
+extern const struct poller_ops kqueue_emul_ops; /* tests/kqueue_emul/ */
+#endif
+
 static const struct poller_ops *const test_only[] = {
+#ifdef MUX_TEST_KQUEUE_EMUL
+    &kqueue_emul_ops,
+#endif
     NULL, /* keeps the array non-empty when no emulation is built */
 };
 
