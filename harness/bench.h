@@ -33,7 +33,8 @@
 extern "C" {
 #endif
 
-struct bench_state; /* opaque: one Google Benchmark run (one repetition) */
+struct bench_state;   /* opaque: one Google Benchmark run (one repetition) */
+struct bench_derived; /* opaque: where a derived case's rows go */
 
 enum bench_timing { BENCH_TIME_MANUAL = 0, BENCH_TIME_REAL = 1 };
 
@@ -71,6 +72,19 @@ struct bench_case {
     void *ctx;                /* the workload's */
     void (*free_ctx)(void *ctx);
 
+    /* A derived case runs nothing: after the cases before it have run, derive() computes
+     * rows from their results (a fit over a sweep, a ratio of two cases) and adds them with
+     * bench_derived_row(). Returns BENCH_OK, or BENCH_SKIP/BENCH_ERROR with msg[]. */
+    int (*derive)(struct bench_case *c, struct bench_derived *out, char *msg, size_t msg_len);
+
+    /* Filled by the harness once the case has run: the primary metric's statistics over the
+     * repetitions (ran = 0 when it was skipped, failed or filtered out). */
+    struct bench_result {
+        int ran;
+        double median, mean, min, max, stddev, cv;
+        int repetitions;
+    } result;
+
     char note[256];           /* appended to every row's note (placement verified, ...) */
     double limit_reached;     /* with BENCH_LIMIT: how far the sweep got (units_reached) */
 };
@@ -91,6 +105,9 @@ void bench_fail(struct bench_state *st, const char *fmt, ...)
  * group (its sweep) is not run. */
 void bench_limit(struct bench_state *st, double reached, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* One row of a derived case (status `derived`, stat `median`: derived from medians). */
+void bench_derived_row(struct bench_derived *out, const char *metric, double value,
+                       const char *unit, const char *note);
 /* Pause / resume the clock of BENCH_TIME_REAL cases (manual cases simply do not count). */
 void bench_pause(struct bench_state *st);
 void bench_resume(struct bench_state *st);

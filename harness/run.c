@@ -97,6 +97,19 @@ static void *signal_thread(void *arg)
 
 /* ---- rows -------------------------------------------------------------------------------- */
 
+struct bench_derived {
+    struct csv_out *csv;
+    const struct bench_case *c;
+    int rows;
+};
+
+void bench_derived_row(struct bench_derived *out, const char *metric, double value,
+                       const char *unit, const char *note)
+{
+    csv_row(out->csv, &out->c->id, metric, "median", value, unit, 0, 0, "derived", note);
+    out->rows++;
+}
+
 static const char *ends_with_p99(const char *metric)
 {
     size_t n = strlen(metric);
@@ -270,7 +283,14 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             snprintf(note, sizeof note, "not run: the sweep stopped at a limit (see the limit row)");
         } else {
             setup_rc = c->setup ? c->setup(c, note, sizeof note) : BENCH_OK;
-            if (setup_rc == BENCH_OK) {
+            if (setup_rc == BENCH_OK && c->derive) {
+                struct bench_derived d = {.csv = &csv, .c = c};
+                setup_rc = c->derive(c, &d, note, sizeof note);
+                if (setup_rc == BENCH_OK)
+                    res.outcome = CASE_DERIVED;
+                if (setup_rc == BENCH_OK)
+                    snprintf(note, sizeof note, "%d derived row%s", d.rows, d.rows == 1 ? "" : "s");
+            } else if (setup_rc == BENCH_OK) {
                 shim_run_case(c, &rc->shim, &res);
                 if (res.outcome == CASE_LIMIT) {
                     setup_rc = BENCH_LIMIT;
@@ -306,6 +326,9 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             errors += setup_rc == BENCH_ERROR;
             snprintf(tail, sizeof tail, ": %s: %.400s\n", status_word, note);
             snprintf(line->text, sizeof line->text, "%s: %.140s", status_word, note);
+        } else if (res.outcome == CASE_DERIVED) {
+            snprintf(tail, sizeof tail, ": %s\n", note);
+            snprintf(line->text, sizeof line->text, "%s", note);
         } else if (res.outcome == CASE_FILTERED) {
             snprintf(tail, sizeof tail, ": filtered out by --benchmark_filter\n");
             nsummary--;
@@ -314,6 +337,11 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             const char *metric = NULL, *unit = "";
             write_case_rows(&csv, c, &res, &s, &metric, &unit);
             ran++;
+            if (metric) {
+                c->result = (struct bench_result){
+                    .ran = 1, .median = s.median, .mean = s.mean, .min = s.min, .max = s.max,
+                    .stddev = s.stddev, .cv = s.cv, .repetitions = s.n};
+            }
             if (metric) {
                 snprintf(tail, sizeof tail, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric,
                          s.median, unit, 100 * s.cv, s.n);

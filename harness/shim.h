@@ -32,7 +32,7 @@ struct rep_result {
     struct rep_value values[24];
 };
 
-enum case_outcome { CASE_OK, CASE_SKIPPED, CASE_LIMIT, CASE_ERROR, CASE_FILTERED };
+enum case_outcome { CASE_OK, CASE_SKIPPED, CASE_LIMIT, CASE_ERROR, CASE_FILTERED, CASE_DERIVED };
 
 struct case_result {
     enum case_outcome outcome;
