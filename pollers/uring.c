@@ -5,11 +5,11 @@
  *
  * One wait reads the completion (CQ) ring. When it holds completions, no system call is made
  * (as io_uring_peek_cqe); when it is empty and the timeout is not zero, one io_uring_enter
- * (GETEVENTS, with the timeout as an EXT_ARG timespec) submits any queued re-arms and sleeps
- * until a completion arrives. Each CQE's user_data names (fd, generation); stale ones are
- * dropped and several CQEs of one fd are merged into one event. A registered but idle fd costs
- * a wait nothing: claim C1's O(1). Registration is one io_uring_enter per add, mod and del, as
- * epoll pays one epoll_ctl; nothing is batched behind the caller's back.
+ * (GETEVENTS, with the timeout as an EXT_ARG timespec) submits any queued re-arms (quirk b)
+ * and sleeps until a completion arrives. Each CQE's user_data names (fd, generation): stale
+ * ones are dropped, and several CQEs of one fd are merged into one event. A registered but
+ * idle fd costs a wait nothing: claim C1's O(1). Registration is one io_uring_enter per add,
+ * mod and del, as epoll pays one epoll_ctl; nothing is batched behind the caller's back.
  *
  *   add(fd)  --SQE POLL_ADD(ud = fd|gen<<32)-->  kernel poll on the file's wait queue
  *   wakeup   --CQE(ud, mask, F_MORE)-->          CQ ring  --wait-->  {fd, MUX_*, data}
@@ -23,7 +23,9 @@
  *  b) The kernel can end a multishot poll: the CQE then lacks IORING_CQE_F_MORE. It does so
  *     when the CQ ring is full (that last CQE carries the mask and goes to the overflow list)
  *     and cancels with -ECANCELED (POLLFREE, ring teardown). A current-generation CQE without
- *     F_MORE re-arms the poll; the new poll checks readiness when armed, so no edge is lost.
+ *     F_MORE queues a re-arm, submitted by the next call into the poller (after the caller
+ *     consumed this call's events, so the new poll does not report again what was just
+ *     delivered); the new poll checks readiness when armed, so no edge is lost.
  *     A single-shot poll that fired stays disarmed until mod(); one cancelled by the kernel
  *     is re-armed. Any other error ends the poll and is reported once as MUX_ERR.
  *  c) CQ overflow: IORING_FEAT_NODROP (required) keeps CQEs that found the ring full in a
@@ -53,10 +55,12 @@
  *  h) Timeouts: the EXT_ARG timespec (IORING_FEAT_EXT_ARG, 5.11, required) is nanoseconds on
  *     an hrtimer, never rounded down to a busy poll; 0 only reads the ring (no system call
  *     unless re-arms are queued or the CQ overflowed); negative sleeps without a timeout.
- *  i) SQ full: add/mod/del submit at once, so they find the SQ empty or first flush what a
- *     wait queued; re-arms queued during a wait submit and retry when io_uring_get_sqe
- *     returns NULL. A failed submit leaves SQEs unconsumed: ours become NOPs, so a later
- *     submit cannot arm what we reported as failed, and the call returns the -errno.
+ *  i) SQ full: add/mod/del submit at once, their SQEs queued after any re-arms a wait left,
+ *     in one io_uring_enter; the SQ therefore holds a handful of entries and a poll occupies
+ *     none once submitted. When there is no room (io_uring_get_sqe would return NULL) we
+ *     submit what is queued and retry. A failed submit leaves SQEs unconsumed: ours become
+ *     NOPs, so a later submit cannot arm what we reported as failed, and the call returns
+ *     the -errno.
  *  j) Regular files have no wait queue: the kernel completes the poll at once with the mask
  *     and ends the multishot; the re-arm makes them reported at every wait, as poll() does
  *     (epoll refuses them with EPERM).
@@ -76,7 +80,7 @@
 #include "fdtab.h"
 #include "mux_config.h"
 
-#define URING_SUMMARY "io_uring multishot poll (edge-like), re-armed when IORING_CQE_F_MORE is absent"
+#define URING_SUMMARY "io_uring multishot poll (edge-like), re-armed without IORING_CQE_F_MORE"
 #define URING_ONESHOT_SUMMARY "io_uring single-shot poll for every fd, re-armed by mod"
 
 #if MUX_HAVE_LIBURING
@@ -201,7 +205,8 @@ static int explain_setup_error(int err, char *why, size_t len)
                  "`sysctl kernel.io_uring_disabled=0` enables it";
     else if (err == -EPERM && disabled == 1)
         reason = "io_uring is limited to privileged processes and the group in "
-                 "kernel.io_uring_group (kernel.io_uring_disabled=1); join that group, or "
+                 "kernel.io_uring_group (kernel.io_uring_disabled=1) and this process was "
+                 "refused (a seccomp filter would look the same): join that group, or "
                  "`sysctl kernel.io_uring_disabled=0` enables it for everyone";
     else if (err == -EPERM)
         reason = "io_uring_setup was refused (EPERM): a seccomp filter (the default profiles "
@@ -295,22 +300,21 @@ static void prep_cancel(struct io_uring_sqe *sqe, int fd, uint32_t gen)
     io_uring_sqe_set_data64(sqe, UD_CTL | ud_make(fd, gen));
 }
 
-/* Before add/mod/del queue their own SQEs: submits whatever a wait left queued (quirk i), so
- * that the SQ holds only this call's SQEs. */
-static int sq_flush(struct uring_poller *p)
+/* Makes room for `k` SQEs: when the SQ is full, submits what is queued and retries (quirk i). */
+static int sq_reserve(struct uring_poller *p, unsigned k)
 {
-    while (io_uring_sq_ready(&p->ring)) {
-        int rc = io_uring_submit(&p->ring);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return -EAGAIN;
-    }
-    return 0;
+    if (io_uring_sq_space_left(&p->ring) >= k)
+        return 0;
+    int rc = io_uring_submit(&p->ring);
+    if (rc < 0)
+        return rc;
+    return io_uring_sq_space_left(&p->ring) >= k ? 0 : -EAGAIN;
 }
 
-/* Submits this call's `k` SQEs, the only ones queued. Returns how many the kernel consumed
- * (the first ones, in order) and 0 or -errno in *err. Unconsumed ones become NOPs (quirk i). */
+/* Submits everything queued: re-arms a wait left (quirk b), then this call's `k` SQEs, which
+ * are the last ones. The kernel consumes the SQ in order, so the unconsumed ones are at the
+ * end. Returns how many of ours were consumed and 0 or -errno in *err; ours that were not
+ * become NOPs (quirk i). Unconsumed re-arms stay queued for the next submit. */
 static int submit_own(struct uring_poller *p, struct io_uring_sqe **own, int k, int *err)
 {
     *err = 0;
@@ -320,6 +324,8 @@ static int submit_own(struct uring_poller *p, struct io_uring_sqe **own, int k, 
             continue;
         *err = rc < 0 ? rc : -EAGAIN;
         int left = (int)io_uring_sq_ready(&p->ring);
+        if (left > k)
+            left = k;
         for (int i = k - left; i < k; i++) {
             io_uring_prep_nop(own[i]);
             io_uring_sqe_set_data64(own[i], UD_CTL);
@@ -349,7 +355,7 @@ static int find_posted(struct uring_poller *p, unsigned tail0, uint64_t ud)
 static int arm(struct uring_poller *p, int fd, struct fd_slot *s, uint32_t events, int cancel,
                uint32_t old_gen)
 {
-    int rc = sq_flush(p);
+    int rc = sq_reserve(p, cancel ? 2 : 1);
     if (rc < 0)
         return rc;
     struct io_uring_sqe *own[2];
@@ -429,7 +435,7 @@ static int uring_del(struct poller *base, int fd)
     if (!s)
         return -ENOENT;
     if (s->state & ST_ARMED) { /* a fired single-shot poll needs no system call */
-        int rc = sq_flush(p);
+        int rc = sq_reserve(p, 1);
         if (rc < 0)
             return rc;
         struct io_uring_sqe *own[1];
@@ -527,6 +533,11 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
             p->fds.slots[i].mark = 0;
         p->call = 1;
     }
+    /* Re-arms queued by the previous call go in now, after its caller consumed those events,
+     * so a re-armed poll does not report again readiness that was just delivered. A failure
+     * leaves them queued: the blocking enter below or the next call retries. */
+    if (io_uring_sq_ready(&p->ring))
+        io_uring_submit(&p->ring);
     int n = reap(p, out, max, 0);
     int64_t deadline = 0;
     if (n == 0 && timeout_ns > 0)
@@ -552,9 +563,7 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
         if (rc == -ETIME)
             break;
     }
-    if (io_uring_sq_ready(&p->ring))
-        io_uring_submit(&p->ring); /* re-arms queued by reap; a failure retries next call */
-    return n;
+    return n; /* re-arms queued by this call's reap are submitted by the next call */
 }
 
 #else /* !MUX_HAVE_LIBURING: listed, with the reason, never available */
