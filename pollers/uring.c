@@ -33,7 +33,8 @@
  *     io_uring_enter once the ring is drained. The CQ is sized with IORING_SETUP_CQSIZE at
  *     max(16384, 16 x SQ entries) (clamped to the kernel's 65536) so thousands of fds ready at
  *     once fit without overflowing. If the kernel cannot even allocate the overflow entries
- *     it drops CQEs and io_uring_enter says -EBADR: passed on as an error, events were lost.
+ *     it drops CQEs and io_uring_enter says -EBADR (once): wait() returns it, at once or
+ *     after the events it already holds, since events were lost.
  *  d) Stale CQEs: a completion for a removed registration can still sit in the ring when the
  *     fd number is reused. user_data is fd | generation << 32; add, mod and del bump the
  *     fd's generation and CQEs of any other generation are dropped (as libev's epoll does).
@@ -111,6 +112,7 @@ struct uring_poller {
     struct io_uring ring;
     struct fdtab fds;
     uint32_t call; /* the wait call, for fd_slot.mark: an fd already in out[] this call */
+    int lost;      /* -EBADR seen while flushing the overflow list, for the next wait (quirk c) */
 };
 
 static inline uint64_t ud_make(int fd, uint32_t gen)
@@ -508,11 +510,14 @@ static int take(struct uring_poller *p, const struct io_uring_cqe *cqe, struct m
 static int reap(struct uring_poller *p, struct mux_event *out, int max, int n)
 {
     struct io_uring_cqe *cqe;
-    while (io_uring_peek_cqe(&p->ring, &cqe) == 0) {
+    int rc;
+    while ((rc = io_uring_peek_cqe(&p->ring, &cqe)) == 0) {
         if (!take(p, cqe, out, max, &n))
-            break;
+            return n;
         io_uring_cqe_seen(&p->ring, cqe);
     }
+    if (rc != -EAGAIN && !p->lost) /* the flush's io_uring_enter failed: -EBADR, CQEs lost */
+        p->lost = rc;
     return n;
 }
 
@@ -528,6 +533,11 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
     struct uring_poller *p = (struct uring_poller *)base;
     if (max <= 0)
         return -EINVAL;
+    if (p->lost) { /* reported once, as the kernel reports it once */
+        int rc = p->lost;
+        p->lost = 0;
+        return rc;
+    }
     if (++p->call == 0) { /* once per 2^32 calls: no slot may keep a mark equal to a new call */
         for (int i = 0; i < p->fds.cap; i++)
             p->fds.slots[i].mark = 0;
@@ -542,7 +552,7 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
     int64_t deadline = 0;
     if (n == 0 && timeout_ns > 0)
         deadline = mono_ns() + timeout_ns;
-    while (n == 0 && timeout_ns != 0) {
+    while (n == 0 && timeout_ns != 0 && !p->lost) {
         struct io_uring_cqe *cqe;
         int rc;
         if (timeout_ns < 0) {
@@ -562,6 +572,11 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
         n = reap(p, out, max, 0);
         if (rc == -ETIME)
             break;
+    }
+    if (n == 0 && p->lost) {
+        int rc = p->lost;
+        p->lost = 0;
+        return rc;
     }
     return n; /* re-arms queued by this call's reap are submitted by the next call */
 }
