@@ -369,6 +369,10 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         fputs(tail, stderr);
     }
 
+    for (int w = 0; w < rc->nworkloads; w++)
+        if (rc->workloads[w]->finish)
+            rc->workloads[w]->finish();
+
     struct param_row id;
     memset(&id, 0, sizeof id);
     param_row_set(&id, COL_WORKLOAD, "env");

@@ -38,6 +38,9 @@ struct workload {
      * exit status (2 bad usage, 3 an environment limit) with the message in msg. */
     int (*plan)(struct plan *plan, const struct run_opts *o, const struct workload *w,
                 const struct poller_ops *poller, char *msg, size_t msg_len);
+    /* After the run's last case (or an early stop): release what the workload kept across
+     * cases (a pool of sockets, a helper process). NULL: nothing kept. */
+    void (*finish)(void);
 };
 
 /* The registry (registry.c). */
