@@ -24,15 +24,16 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <regex.h>
 #include <time.h>
 
 extern "C" {
 #include "shim.h"
+#include "stats.h"
 }
 
 struct bench_state {
@@ -54,20 +55,11 @@ struct CaseSignals {
 std::map<std::string, std::string> g_units; /* metric -> unit, from bench_counter */
 CaseSignals g_signals;
 std::string g_filter = ".";
+regex_t g_filter_re;
+bool g_filter_ok = false; /* g_filter_re compiled */
 bool g_user_repetitions = false, g_user_min_time = false, g_user_warmup = false;
 
 const char *P99_SUFFIX = "@p99";
-
-double percentile(std::vector<double> &v, double q)
-{
-    std::sort(v.begin(), v.end());
-    if (v.empty())
-        return NAN;
-    double pos = q * (double)(v.size() - 1);
-    size_t lo = (size_t)pos;
-    double frac = pos - (double)lo;
-    return lo + 1 < v.size() ? v[lo] * (1 - frac) + v[lo + 1] * frac : v[lo];
-}
 
 void add_value(rep_result &rr, const std::string &metric, const std::string &unit, double value)
 {
@@ -201,7 +193,7 @@ void run_case_body(benchmark::State &gs, bench_case *c)
     if (!st.failed && !st.samples.empty() && c->metric) {
         double scale = c->metric_scale > 0 ? c->metric_scale : 1.0;
         std::string name = std::string(c->metric) + P99_SUFFIX;
-        gs.counters[name] = benchmark::Counter(percentile(st.samples, 0.99) * scale);
+        gs.counters[name] = benchmark::Counter(stats_percentile(st.samples.data(), (int)st.samples.size(), 0.99) * scale);
         g_units[name] = c->metric_unit ? c->metric_unit : "ns";
     }
 }
@@ -289,9 +281,13 @@ int shim_init(int *argc, char **argv, char *err, size_t err_len)
     g_filter = benchmark::GetBenchmarkFilter();
     if (g_filter.empty() || g_filter == "all")
         g_filter = ".";
-    try {
-        std::regex check(g_filter[0] == '-' ? g_filter.substr(1) : g_filter);
-    } catch (const std::regex_error &) {
+    /* POSIX extended regular expressions: what Google Benchmark uses where it is built
+     * without std::regex, and free of GCC 12's false -Wmaybe-uninitialized in <regex>. */
+    const std::string pattern = g_filter[0] == '-' ? g_filter.substr(1) : g_filter;
+    if (g_filter_ok)
+        regfree(&g_filter_re);
+    g_filter_ok = regcomp(&g_filter_re, pattern.c_str(), REG_EXTENDED | REG_NOSUB) == 0;
+    if (!g_filter_ok) {
         snprintf(err, err_len, "--benchmark_filter=%s is not a valid regular expression",
                  g_filter.c_str());
         return -1;
@@ -304,8 +300,7 @@ int shim_init(int *argc, char **argv, char *err, size_t err_len)
 int shim_filter_matches(const char *name)
 {
     bool negative = g_filter[0] == '-';
-    std::regex re(negative ? g_filter.substr(1) : g_filter);
-    bool found = std::regex_search(name, re);
+    bool found = !g_filter_ok || regexec(&g_filter_re, name, 0, nullptr, 0) == 0;
     return negative ? !found : found;
 }
 

@@ -2,6 +2,10 @@
 #ifndef MUX_STATS_H
 #define MUX_STATS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct stats {
     int n;
     double median, mean, min, max;
@@ -14,4 +18,7 @@ void stats_compute(const double *v, int n, struct stats *s);
 /* Linear interpolation between closest ranks, q in [0, 1]. Sorts v in place. */
 double stats_percentile(double *v, int n, double q);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
