@@ -1,4 +1,4 @@
-/* workloads.c - the workload table, and the helpers planners use (workload.h). */
+/* workloads.c - the helpers planners use (workload.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -6,37 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-
-extern const struct workload harness_workload;
-
-static const struct workload *const table[] = {
-    &harness_workload,
-};
-
-size_t workload_count(void) { return sizeof table / sizeof table[0]; }
-
-const struct workload *workload_at(size_t i) { return i < workload_count() ? table[i] : NULL; }
-
-const struct workload *workload_find(const char *name)
-{
-    for (size_t i = 0; i < workload_count(); i++)
-        if (strcmp(table[i]->name, name) == 0)
-            return table[i];
-    return NULL;
-}
-
-void workload_names(char *buf, size_t len)
-{
-    size_t used = 0;
-    if (len)
-        buf[0] = '\0';
-    for (size_t i = 0; i < workload_count(); i++) {
-        int n = snprintf(buf + used, len > used ? len - used : 0, "%s%s", i ? ", " : "",
-                         table[i]->name);
-        if (n > 0)
-            used += (size_t)n;
-    }
-}
 
 struct bench_case *plan_add(struct plan *plan, const struct workload *w,
                             const struct poller_ops *poller)

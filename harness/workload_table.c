@@ -1,0 +1,40 @@
+/* workload_table.c - every workload muxbench knows, in the order a run executes them. Part of
+ * the muxbench executable, so the harness library does not depend on the workloads. */
+#include <stdio.h>
+#include <string.h>
+
+#include "workload.h"
+
+extern const struct workload harness_workload;
+extern const struct workload ctxswitch_workload;
+
+static const struct workload *const table[] = {
+    &harness_workload,
+    &ctxswitch_workload,
+};
+
+size_t workload_count(void) { return sizeof table / sizeof table[0]; }
+
+const struct workload *workload_at(size_t i) { return i < workload_count() ? table[i] : NULL; }
+
+const struct workload *workload_find(const char *name)
+{
+    for (size_t i = 0; i < workload_count(); i++)
+        if (strcmp(table[i]->name, name) == 0)
+            return table[i];
+    return NULL;
+}
+
+void workload_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < workload_count(); i++) {
+        int n = snprintf(buf + used, len > used ? len - used : 0, "%s%s", i ? ", " : "",
+                         table[i]->name);
+        if (n > 0)
+            used += (size_t)n;
+    }
+}
+
