@@ -51,6 +51,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -207,6 +209,16 @@ size_t coro_page_size(void)
         page = p > 0 ? (size_t)p : 4096;
     }
     return page;
+}
+
+size_t coro_signal_stack_min(void)
+{
+#ifdef AT_MINSIGSTKSZ
+    unsigned long v = getauxval(AT_MINSIGSTKSZ);
+    if (v)
+        return (size_t)v;
+#endif
+    return MINSIGSTKSZ;
 }
 
 int coro_stack_round(size_t request, size_t *actual)

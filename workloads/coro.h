@@ -36,6 +36,13 @@
  * a thread stack: creating a coroutine allocates nothing else, and the block's page is the
  * first page a coroutine touches. coro_stack_info() tells how much is left below it.
  *
+ * Small stacks have two hazards a workload must know (both measured on the planning machine):
+ * a signal handled while a coroutine runs is delivered on the coroutine's stack, and its frame
+ * needs AT_MINSIGSTKSZ bytes (11,952 there: the CPU has AMX; coro_signal_stack_min() reads it),
+ * so below that a signal overflows the stack (guard: SIGSEGV; pool: silent corruption); and a
+ * lazily bound library call runs the dynamic linker's resolver on the coroutine stack (it saves
+ * the XSAVE state, ~2.7 KiB), which is why muxcoro links its users with -z now.
+ *
  * Memory is only *reserved* by creation: pages become resident when touched. A coroutine that
  * never runs costs its control block's page; coro_stack_touch() lets the memory workload
  * choose a touched depth.
@@ -102,6 +109,8 @@ int coro_switch_from_name(const char *name, enum coro_switch_kind *kind);
 int coro_switch_probe(enum coro_switch_kind kind, char *why, size_t why_len);
 
 size_t coro_page_size(void);
+/* The stack a signal frame needs here: getauxval(AT_MINSIGSTKSZ), else MINSIGSTKSZ. */
+size_t coro_signal_stack_min(void);
 /* The size a request becomes (page-rounded) in *actual; 0, or -EINVAL out of range. */
 int coro_stack_round(size_t request, size_t *actual);
 
