@@ -199,11 +199,13 @@ static void raw_co_body(void)
     abort(); /* never resumed again */
 }
 
+#if MUX_CORO_HAVE_ASM
 static void raw_co_entry_asm(void *arg)
 {
     (void)arg;
     raw_co_body();
 }
+#endif
 
 static void t_callee_saved_regs_raw(void)
 {

@@ -28,6 +28,13 @@
 
 static const struct poller_ops *ops;
 
+/* coro-asm where this build has it, else coro-ucontext. */
+static enum coro_switch_kind default_kind(void)
+{
+    return coro_switch_probe(CORO_SWITCH_ASM, NULL, 0) == 0 ? CORO_SWITCH_ASM
+                                                             : CORO_SWITCH_UCONTEXT;
+}
+
 /* ---- helpers ---- */
 
 static struct poller *make_poller(void)
@@ -345,11 +352,7 @@ static void t_timeout(void)
     FOR_EACH_POLICY(reg)
     {
         struct env e;
-        CHECK_EQ(env_open(&e, reg, coro_switch_probe(CORO_SWITCH_ASM, NULL, 0) == 0
-                                       ? CORO_SWITCH_ASM
-                                       : CORO_SWITCH_UCONTEXT,
-                          NULL, 0),
-                 0);
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
         struct tmo t = {0};
         t_socketpair(t.sv);
         CHECK_EQ(cosched_spawn(e.s, tmo_co, &t), 0);
@@ -429,11 +432,7 @@ static void t_write_blocked(void)
     FOR_EACH_POLICY(reg)
     {
         struct env e;
-        CHECK_EQ(env_open(&e, reg, coro_switch_probe(CORO_SWITCH_ASM, NULL, 0) == 0
-                                       ? CORO_SWITCH_ASM
-                                       : CORO_SWITCH_UCONTEXT,
-                          NULL, 0),
-                 0);
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
         struct full f = {0};
         t_socketpair(f.sv);
         CHECK_EQ(cosched_spawn(e.s, full_writer, &f), 0);
@@ -548,7 +547,7 @@ static void t_ready_between_waits(void)
     FOR_EACH_POLICY(reg)
     {
         struct env e;
-        CHECK_EQ(env_open(&e, reg, CORO_SWITCH_ASM, NULL, 0), 0);
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
         struct between b = {0};
         t_socketpair(b.sv);
         CHECK_EQ(cosched_spawn(e.s, between_reader, &b), 0);
@@ -649,7 +648,7 @@ static void t_many_waiters(void)
         struct coro_pool *pool;
         CHECK_EQ(coro_pool_create(&pool, 32 * 1024, 64), 0);
         struct env e;
-        CHECK_EQ(env_open(&e, reg, CORO_SWITCH_ASM, pool, 7), 0);
+        CHECK_EQ(env_open(&e, reg, default_kind(), pool, 7), 0);
         mw = calloc(1, sizeof *mw);
         CHECK(mw);
         for (int i = 0; i < MANY; i++) {
@@ -746,7 +745,7 @@ static void t_errors(void)
     FOR_EACH_POLICY(reg)
     {
         struct env e;
-        CHECK_EQ(env_open(&e, reg, CORO_SWITCH_ASM, NULL, 0), 0);
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
         struct errs x = {0};
         t_socketpair(x.sv);
         char path[] = "/tmp/muxbench-test-sched-XXXXXX";

@@ -52,8 +52,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -74,8 +76,8 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#ifndef MUX_CORO_ARCH
-#define MUX_CORO_ARCH "unknown"
+#ifndef MUX_CORO_ASM_WHY
+#define MUX_CORO_ASM_WHY "no assembly switch in this build"
 #endif
 
 enum coro_state { CORO_NEW, CORO_SUSPENDED, CORO_RUNNING, CORO_FINISHED };
@@ -178,10 +180,7 @@ int coro_switch_probe(enum coro_switch_kind kind, char *why, size_t why_len)
         return 0;
 #else
         if (why)
-            snprintf(why, why_len,
-                     "no assembly switch for %s (built for x86_64 and aarch64); coro-ucontext "
-                     "works here",
-                     MUX_CORO_ARCH);
+            snprintf(why, why_len, "%s; coro-ucontext works here", MUX_CORO_ASM_WHY);
         return -ENOSYS;
 #endif
     case CORO_SWITCH_UCONTEXT:
@@ -213,7 +212,7 @@ size_t coro_page_size(void)
 
 size_t coro_signal_stack_min(void)
 {
-#ifdef AT_MINSIGSTKSZ
+#if defined(__linux__) && defined(AT_MINSIGSTKSZ)
     unsigned long v = getauxval(AT_MINSIGSTKSZ);
     if (v)
         return (size_t)v;
