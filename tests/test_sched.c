@@ -455,6 +455,54 @@ static void t_write_blocked(void)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* one coroutine waiting for either direction wakes for whichever comes */
+
+struct either {
+    int sv[2];
+    int got_out, got_in;
+};
+
+static void either_co(void *arg)
+{
+    struct either *x = arg;
+    x->got_out = cosched_wait_fd(x->sv[0], MUX_IN | MUX_OUT, 5 * SEC); /* writable: OUT */
+    char buf[4096]; /* the coroutine's stack is 64 KiB */
+    memset(buf, 'f', sizeof buf);
+    while (write(x->sv[0], buf, sizeof buf) > 0)
+        ; /* full: now only IN can come */
+    x->got_in = cosched_wait_fd(x->sv[0], MUX_IN | MUX_OUT, 5 * SEC);
+}
+
+static void either_peer(void *arg)
+{
+    struct either *x = arg;
+    for (int i = 0; i < 3; i++)
+        cosched_yield();
+    if (write(x->sv[1], "i", 1) != 1) /* IN for sv[0]; sv[0] stays full, so no OUT */
+        x->got_in = -1000;
+}
+
+static void t_wait_either(void)
+{
+    enum cosched_reg reg;
+    FOR_EACH_POLICY(reg)
+    {
+        struct env e;
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
+        struct either x = {0};
+        t_socketpair(x.sv);
+        CHECK_EQ(cosched_spawn(e.s, either_co, &x), 0);
+        CHECK_EQ(cosched_spawn(e.s, either_peer, &x), 0);
+        CHECK_EQ(cosched_run(e.s), 0);
+        CHECK(x.got_out > 0 && (x.got_out & MUX_OUT));
+        CHECK(x.got_in > 0 && (x.got_in & MUX_IN));
+        CHECK_EQ(x.got_in & MUX_OUT, 0);
+        close_pair(e.s, x.sv);
+        env_close(&e);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* readiness that holds before the first wait is not lost (edge add reports it) */
 
 struct early {
@@ -816,6 +864,7 @@ static const struct test_case tests[] = {
     {"ping_pong", t_ping_pong},
     {"timeout", t_timeout},
     {"write_blocked", t_write_blocked},
+    {"wait_either", t_wait_either},
     {"ready_before_wait", t_ready_before_wait},
     {"ready_between_waits", t_ready_between_waits},
     {"hangup", t_hangup},

@@ -338,12 +338,15 @@ static void on_event(struct cosched *s, int fd, uint32_t ready)
     const uint32_t always = ready & (MUX_HUP | MUX_ERR);
     uint32_t unclaimed = ready & MUX_INTEREST;
     struct task *rd = r->rd, *wr = r->wr;
+    int rd_woken = 0;
     if (rd && (ready & (MUX_IN | always))) {
         unclaimed &= ~rd->want;
         s->st.wakes_fd++;
         wake(s, rd, (int)(ready & (rd->want | MUX_HUP | MUX_ERR)));
+        rd_woken = 1;
     }
-    if (wr && wr != rd && (ready & (MUX_OUT | always))) {
+    /* wr == rd: one coroutine waiting for either direction; woken once, by whichever came. */
+    if (wr && !(wr == rd && rd_woken) && (ready & (MUX_OUT | always))) {
         unclaimed &= ~wr->want;
         s->st.wakes_fd++;
         wake(s, wr, (int)(ready & (wr->want | MUX_HUP | MUX_ERR)));
