@@ -452,6 +452,18 @@ static void coro_uc_entry(unsigned hi, unsigned lo)
 static void coro_uc_entry(unsigned ptr) { coro_entry((void *)(uintptr_t)ptr); }
 #endif
 
+/* Out of line so that the asm path of coro_resume does not carry a ucontext_t (~1 KiB) in
+ * its frame: the hot path stays a few instructions and a small stack footprint. */
+static __attribute__((noinline)) void resume_ucontext(struct coro *c)
+{
+    ucontext_t back;
+#if CORO_ASAN
+    memset(&back, 0, sizeof back); /* quirk f: ASan's interceptor reads back.uc_stack */
+#endif
+    c->back_uc = &back;
+    swapcontext(&back, c->uc);
+}
+
 int coro_resume(struct coro *c)
 {
     if (!c)
@@ -469,18 +481,11 @@ int coro_resume(struct coro *c)
     __sanitizer_start_switch_fiber(&fake, c->lo, c->stack_size - c->control_bytes);
 #endif
 #if MUX_CORO_HAVE_ASM
-    if (c->switch_kind == CORO_SWITCH_ASM) {
+    if (c->switch_kind == CORO_SWITCH_ASM)
         coro_switch(&c->back, &c->ctx);
-    } else
+    else
 #endif
-    {
-        ucontext_t back;
-#if CORO_ASAN
-        memset(&back, 0, sizeof back); /* quirk f: ASan's interceptor reads back.uc_stack */
-#endif
-        c->back_uc = &back;
-        swapcontext(&back, c->uc);
-    }
+        resume_ucontext(c);
 #if CORO_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif

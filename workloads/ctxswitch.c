@@ -15,8 +15,16 @@
  *   pipe            one byte through a pipe each way (read blocks, write wakes)
  *   yield           each side spins on the shared word calling sched_yield(): on one cpu every
  *                   yield runs the other thread, across cpus no switch need happen at all
- *   coro-asm        two coroutines on one thread, switched by the assembly coro_switch
+ *   coro-asm        the thread's own stack and a coroutine, through coro_resume/coro_yield
+ *                   (coro.h) over the assembly switch: what a coroutine library costs
  *   coro-ucontext   the same through swapcontext(), which adds an rt_sigprocmask system call
+ *   coro-raw        the bare assembly switch (coro_switch.h) between two contexts, with none
+ *                   of coro.h's bookkeeping: the fastest switch the suite can measure, the
+ *                   floor the others are compared with (derived row coro_overhead_ratio =
+ *                   coro-asm / coro-raw, from medians of the same run)
+ *
+ * Coroutine variants run on one thread, so only `same-pu` (bound to one cpu) and `unpinned`
+ * apply to them; they are planned at those two placements when asked for.
  *
  * Thread variants run at every placement the machine has (same-pu: both threads on one
  * hardware thread, so every handoff is a real context switch; same-l3 and beyond: a handoff
@@ -44,6 +52,8 @@
  *     not (a switch costs nanoseconds) and report batch means only.
  *  c) The partner thread is created once per case, bound, and parked between repetitions;
  *     it is joined in teardown, so thread counts return to where they were.
+ *  d) coro-raw switches stacks behind AddressSanitizer's back (coro.c announces its switches
+ *     as fibers; the bare switch cannot), so under ASan it is a skipped case.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,12 +69,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "coro.h"
+#include "coro_switch.h"
 #include "placement.h"
 #include "workload.h"
 
-enum variant { V_FUTEX, V_PIPE, V_YIELD, V_COUNT_THREADS };
+enum variant { V_FUTEX, V_PIPE, V_YIELD, V_CORO_ASM, V_CORO_UCONTEXT, V_CORO_RAW };
 
-static const char *const variant_names[] = {"futex", "pipe", "yield", NULL};
+static const char *const variant_names[] = {"futex",         "pipe",     "yield", "coro-asm",
+                                            "coro-ucontext", "coro-raw", NULL};
+
+static int is_coroutine(enum variant v) { return v >= V_CORO_ASM; }
 
 enum { TURN_A = 0, TURN_B = 1, TURN_STOP = 2 };
 
@@ -309,11 +324,219 @@ static void thread_run_end(struct bench_case *c, struct bench_state *st)
                   expected > 0 ? (double)(after - pp->switches_before) / expected : 0, "ratio");
 }
 
+
+/* ---- coroutine variants ---------------------------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CTX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CTX_ASAN 1
+#endif
+#endif
+#ifndef CTX_ASAN
+#define CTX_ASAN 0
+#endif
+
+struct coro_pingpong {
+    enum variant variant;
+    struct placement pl;
+    struct coro *co;          /* coro-asm, coro-ucontext */
+    uint64_t resumes;         /* counted by the coroutine itself */
+    uint64_t round_trips;     /* expected, in this repetition */
+    uint64_t resumes_before;
+#if MUX_CORO_HAVE_ASM
+    struct coro_ctx main_ctx, raw_ctx; /* coro-raw */
+    void *raw_stack;
+#endif
+    long kernel_before;
+};
+
+#define RAW_STACK_BYTES (64 * 1024)
+
+static void coroutine_loop(void *arg)
+{
+    struct coro_pingpong *cp = arg;
+    for (;;) {
+        cp->resumes++;
+        coro_yield();
+    }
+}
+
+#if MUX_CORO_HAVE_ASM
+static void raw_loop(void *arg)
+{
+    struct coro_pingpong *cp = arg;
+    for (;;) {
+        cp->resumes++;
+        coro_switch(&cp->raw_ctx, &cp->main_ctx);
+    }
+}
+#endif
+
+static void coro_teardown(struct bench_case *c)
+{
+    struct coro_pingpong *cp = c->ctx;
+    if (cp->co)
+        coro_destroy(cp->co); /* suspended in its loop: dropped without unwinding */
+    cp->co = NULL;
+#if MUX_CORO_HAVE_ASM
+    free(cp->raw_stack);
+    cp->raw_stack = NULL;
+#endif
+    placement_unbind_self();
+}
+
+static int coro_setup(struct bench_case *c, char *msg, size_t len)
+{
+    struct coro_pingpong *cp = c->ctx;
+    char why[256];
+    enum placement_id id = (enum placement_id)placement_lookup(c->id.v[COL_PLACEMENT]);
+    if (placement_resolve(id, &cp->pl, why, sizeof why) != 0) {
+        snprintf(msg, len, "placement %s: %s", c->id.v[COL_PLACEMENT], why);
+        return BENCH_SKIP;
+    }
+    cp->resumes = 0;
+    if (cp->variant == V_CORO_RAW) {
+#if MUX_CORO_HAVE_ASM && !CTX_ASAN
+        cp->raw_stack = malloc(RAW_STACK_BYTES);
+        if (!cp->raw_stack) {
+            snprintf(msg, len, "out of memory for a %d-byte stack", RAW_STACK_BYTES);
+            return BENCH_ERROR;
+        }
+        uintptr_t top = ((uintptr_t)cp->raw_stack + RAW_STACK_BYTES) & ~(uintptr_t)15;
+        coro_ctx_make(&cp->raw_ctx, (void *)top, raw_loop, cp);
+#elif MUX_CORO_HAVE_ASM
+        snprintf(msg, len, "coro-raw switches stacks without AddressSanitizer's fiber "
+                           "annotations; it runs in builds without ASan");
+        return BENCH_SKIP;
+#else
+        coro_switch_probe(CORO_SWITCH_ASM, why, sizeof why);
+        snprintf(msg, len, "coro-raw: %s", why);
+        return BENCH_SKIP;
+#endif
+    } else {
+        enum coro_switch_kind kind =
+            cp->variant == V_CORO_ASM ? CORO_SWITCH_ASM : CORO_SWITCH_UCONTEXT;
+        if (coro_switch_probe(kind, why, sizeof why) != 0) {
+            snprintf(msg, len, "%s: %s", coro_switch_name(kind), why);
+            return BENCH_SKIP;
+        }
+        struct coro_attr attr;
+        coro_attr_init(&attr);
+        attr.switch_kind = kind;
+        int rc = coro_create(&cp->co, &attr, coroutine_loop, cp);
+        if (rc < 0) {
+            snprintf(msg, len, "coro_create: %s", strerror(-rc));
+            return BENCH_ERROR;
+        }
+    }
+    int cpu;
+    int rc = placement_bind_self(&cp->pl, 0, &cpu);
+    if (rc) {
+        snprintf(msg, len, "binding to cpu %d: %s", cp->pl.cpu[0], strerror(-rc));
+        coro_teardown(c);
+        return BENCH_ERROR;
+    }
+    snprintf(c->note, sizeof c->note, "one thread, %s cpu %d",
+             cp->pl.cpu[0] >= 0 ? "bound to" : "unpinned, started on", cpu);
+    return BENCH_OK;
+}
+
+static void coro_run_start(struct bench_case *c, struct bench_state *st)
+{
+    struct coro_pingpong *cp = c->ctx;
+    (void)st;
+    cp->round_trips = 0;
+    cp->resumes_before = cp->resumes;
+    cp->kernel_before = self_switches();
+}
+
+static double coro_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
+{
+    struct coro_pingpong *cp = c->ctx;
+    int64_t start = bench_now_ns();
+#if MUX_CORO_HAVE_ASM
+    if (cp->variant == V_CORO_RAW) {
+        for (uint64_t i = 0; i < iters; i++)
+            coro_switch(&cp->main_ctx, &cp->raw_ctx);
+    } else
+#endif
+    {
+        for (uint64_t i = 0; i < iters; i++) {
+            if (coro_resume(cp->co) != 0) {
+                bench_fail(st, "the coroutine did not yield back");
+                return 0;
+            }
+        }
+    }
+    int64_t end = bench_now_ns();
+    cp->round_trips += iters;
+    return (double)(end - start);
+}
+
+static void coro_run_end(struct bench_case *c, struct bench_state *st)
+{
+    struct coro_pingpong *cp = c->ctx;
+    /* Counted by the coroutine: every resume it saw is one switch in and one out. */
+    uint64_t counted = cp->resumes - cp->resumes_before;
+    if (counted != cp->round_trips) {
+        bench_fail(st, "the coroutine counted %llu resumptions, %llu were made",
+                   (unsigned long long)counted, (unsigned long long)cp->round_trips);
+        return;
+    }
+    bench_counter(st, "switches_counted_ratio",
+                  cp->round_trips ? (double)counted / (double)cp->round_trips : 0, "ratio");
+    /* A user-mode switch must not be a kernel one: the thread's own kernel switches in the
+     * repetition are timer preemptions, a vanishing fraction of the coroutine switches. */
+    long kernel = self_switches() - cp->kernel_before;
+    if (cp->round_trips > 1000 && (double)kernel > 0.01 * 2.0 * (double)cp->round_trips)
+        bench_fail(st, "%ld kernel context switches during %llu coroutine round trips", kernel,
+                   (unsigned long long)cp->round_trips);
+}
+
+/* Derived: coro-asm against the bare switch, both medians from this run. */
+struct overhead_ctx {
+    struct bench_case *asm_case, *raw_case;
+};
+
+static int overhead_derive(struct bench_case *c, struct bench_derived *out, char *msg,
+                           size_t len)
+{
+    struct overhead_ctx *oc = c->ctx;
+    if (!oc->asm_case->result.ran || !oc->raw_case->result.ran) {
+        snprintf(msg, len, "needs coro-asm and coro-raw measured in this run");
+        return BENCH_SKIP;
+    }
+    char note[200];
+    snprintf(note, sizeof note, "coro-asm %.3g ns / coro-raw %.3g ns per switch (medians)",
+             oc->asm_case->result.median, oc->raw_case->result.median);
+    bench_derived_row(out, "coro_overhead_ratio",
+                      oc->asm_case->result.median / oc->raw_case->result.median, "ratio", note);
+    return BENCH_OK;
+}
+
 static const struct param_use params[] = {
-    {.key = "variant", .defaults = "futex,pipe,yield", .choices = variant_names},
+    {.key = "variant",
+     .defaults = "futex,pipe,yield,coro-asm,coro-ucontext,coro-raw",
+     .choices = variant_names},
     {.key = "placement", .defaults = "same-pu,smt-sibling,same-l3,cross-l3,cross-numa,unpinned"},
     {0},
 };
+
+static struct bench_case *add_case(struct plan *plan, const struct workload *w,
+                                   const char *variant, const char *placement)
+{
+    struct bench_case *c = plan_add(plan, w, NULL);
+    if (!c)
+        return NULL;
+    param_row_set(&c->id, COL_VARIANT, variant);
+    param_row_set(&c->id, COL_PLACEMENT, placement);
+    c->metric = "switch_ns";
+    c->metric_scale = 0.5; /* a round trip is two switches */
+    c->free_ctx = free;
+    return c;
+}
 
 static int ctxswitch_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                           const struct poller_ops *poller, char *msg, size_t len)
@@ -322,35 +545,67 @@ static int ctxswitch_plan(struct plan *plan, const struct run_opts *o, const str
     struct param_set variants, placements;
     run_values(o, w, "variant", &variants);
     run_values(o, w, "placement", &placements);
+    struct bench_case *asm_case = NULL, *raw_case = NULL;
     for (int v = 0; v < variants.count; v++) {
         int vi = 0;
         while (variant_names[vi] && strcmp(variant_names[vi], variants.values[v]) != 0)
             vi++;
         for (int p = 0; p < placements.count; p++) {
-            struct bench_case *c = plan_add(plan, w, NULL);
-            struct pingpong *pp = calloc(1, sizeof *pp);
-            if (!c || !pp) {
-                free(pp);
-                snprintf(msg, len, "out of memory");
-                return 1;
+            const char *where = placements.values[p];
+            if (is_coroutine((enum variant)vi) && strcmp(where, "same-pu") != 0 &&
+                strcmp(where, "unpinned") != 0)
+                continue; /* one thread: other placements do not apply */
+            struct bench_case *c = add_case(plan, w, variants.values[v], where);
+            if (!c)
+                goto oom;
+            if (is_coroutine((enum variant)vi)) {
+                struct coro_pingpong *cp = calloc(1, sizeof *cp);
+                if (!(c->ctx = cp))
+                    goto oom;
+                cp->variant = (enum variant)vi;
+                c->batch = 1024;
+                c->setup = coro_setup;
+                c->run_start = coro_run_start;
+                c->body = coro_body;
+                c->run_end = coro_run_end;
+                c->teardown = coro_teardown;
+                if (strcmp(where, "same-pu") == 0 && vi == V_CORO_ASM)
+                    asm_case = c;
+                if (strcmp(where, "same-pu") == 0 && vi == V_CORO_RAW)
+                    raw_case = c;
+            } else {
+                struct pingpong *pp = calloc(1, sizeof *pp);
+                if (!(c->ctx = pp))
+                    goto oom;
+                pp->variant = (enum variant)vi;
+                c->batch = 64;
+                c->setup = thread_setup;
+                c->run_start = thread_run_start;
+                c->body = thread_body;
+                c->run_end = thread_run_end;
+                c->teardown = thread_teardown;
             }
-            pp->variant = (enum variant)vi;
-            c->ctx = pp;
-            c->free_ctx = free;
-            param_row_set(&c->id, COL_VARIANT, variants.values[v]);
-            param_row_set(&c->id, COL_PLACEMENT, placements.values[p]);
-            c->metric = "switch_ns";
-            c->metric_scale = 0.5; /* a round trip is two switches */
-            c->batch = 64;
-            c->setup = thread_setup;
-            c->run_start = thread_run_start;
-            c->body = thread_body;
-            c->run_end = thread_run_end;
-            c->teardown = thread_teardown;
             bench_case_name(c);
         }
     }
+    if (asm_case && raw_case) {
+        struct bench_case *c = add_case(plan, w, "coro-asm", "same-pu");
+        struct overhead_ctx *oc = calloc(1, sizeof *oc);
+        if (!c || !(c->ctx = oc)) {
+            free(oc);
+            goto oom;
+        }
+        oc->asm_case = asm_case;
+        oc->raw_case = raw_case;
+        c->metric = "coro_overhead_ratio";
+        c->derive = overhead_derive;
+        bench_case_name(c);
+        snprintf(c->name + strlen(c->name), sizeof c->name - strlen(c->name), "/vs:coro-raw");
+    }
     return 0;
+oom:
+    snprintf(msg, len, "out of memory");
+    return 1;
 }
 
 const struct workload ctxswitch_workload = {
