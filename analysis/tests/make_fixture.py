@@ -159,9 +159,9 @@ def standard_env(b, cores=2, threads_max=191473, max_map_count=65530):
 
 # wait_ns of one blocking wait with one active fd: fixed + per_fd * fds.
 WAIT_MODEL = {
-    "select": (1800.0, 102.0), "poll": (1500.0, 96.0), "epoll": (620.0, 0.0015),
-    "epoll-et": (600.0, 0.001), "io_uring": (950.0, 0.002),
-    "libevent-epoll": (800.0, 0.0015), "libev": (690.0, 0.0015), "libuv": (750.0, 0.0015),
+    "select": (1800.0, 102.0), "poll": (1500.0, 96.0), "epoll": (620.0, 0.0008),
+    "epoll-et": (600.0, 0.0007), "io_uring": (950.0, 0.001),
+    "libevent-epoll": (800.0, 0.0008), "libev": (690.0, 0.0008), "libuv": (750.0, 0.0008),
 }
 IDLE_MODEL = {
     "select": (250.0, 80.0), "poll": (220.0, 75.0), "epoll": (180.0, 0.0),
