@@ -176,6 +176,7 @@ class Verdict:
     rows: str = ""
     rule: str = ""
     parts: list = field(default_factory=list)
+    summary: str = ""   # the verdict cell: which parts hold, which do not, what is missing
 
 
 def compose(parts):
@@ -196,21 +197,28 @@ def _verdict(claim_id, parts, measured, rows, why_not="", extra=""):
     held = [p.name for p in parts if p.outcome is True]
     failed = [p.name for p in parts if p.outcome is False]
     missing = [p.name for p in parts if p.outcome is None]
-    bits = []
+    bits, summary = [], []
     if label == NOT_MEASURED:
         bits.append(why_not or "; ".join(p.text for p in parts))
+        summary.append(bits[0])
     else:
         if label == PART:
-            bits.append("holds for %s; not for %s" % (", ".join(held), ", ".join(failed)))
+            summary.append("holds for %s; not for %s" % (", ".join(held), ", ".join(failed)))
+        elif label == HOLDS:
+            summary.append("holds for " + ", ".join(held))
+        else:
+            summary.append("not for " + ", ".join(failed))
         bits.extend(p.text for p in parts if p.outcome is not None)
         if missing:
+            summary.append("not measured in this CSV: " + ", ".join(missing))
             bits.append("not measured: " + "; ".join(p.text for p in parts
                                                      if p.outcome is None))
     if extra:
         bits.append(extra)
     return Verdict(claim_id, c.claim, c.stated, c.source, measured=measured, verdict=label,
                    detail=". ".join(b.rstrip(".") for b in bits if b) + ".", rows=rows,
-                   rule=RULES[claim_id], parts=parts)
+                   rule=RULES[claim_id], parts=parts,
+                   summary="; ".join(summary))
 
 
 def _isnan(v):
@@ -296,9 +304,10 @@ def evaluate_c1(ds):
 
 
 def _nsfd(v):
-    if abs(v) >= 0.1 or v == 0:
+    if abs(v) >= 0.1 or v == 0 or _isnan(v):
         return "%s ns" % fmt._g(v)
-    return "%.2g ns" % v
+    digits = 1 - int(math.floor(math.log10(abs(v))))
+    return "%.*f ns" % (digits, v)
 
 
 # ---- memory helpers ----------------------------------------------------------------------
@@ -770,10 +779,22 @@ def to_markdown(verdicts, ds):
     out.append("| claim | as the seed states it | measured here (spread) | verdict | rows |")
     out.append("|---|---|---|---|---|")
     for v in verdicts:
-        out.append("| %s: %s | %s (%s) | %s | **%s**: %s | %s |" % (
+        out.append("| **%s**: %s | %s (seed %s) | %s | **%s**: %s | %s |" % (
             v.claim_id, _cell(v.claim), _cell(v.stated), v.source, _cell(v.measured or "-"),
-            v.verdict, _cell(v.detail), _cell(v.rows or "-")))
+            v.verdict, _cell(v.summary), _cell(v.rows or "-")))
     out.append("")
+    out.append("## The claims one by one")
+    out.append("")
+    for v in verdicts:
+        out.append("### %s: %s" % (v.claim_id, v.claim))
+        out.append("")
+        out.append("- Seed %s: %s" % (v.source, v.stated))
+        out.append("- Verdict: **%s**. %s" % (v.verdict, v.detail))
+        if v.measured:
+            out.append("- Measured: %s" % v.measured)
+        out.append("- Rows: %s" % (v.rows or "none"))
+        out.append("- Rule: %s" % v.rule)
+        out.append("")
     out.append("## How the verdicts are decided")
     out.append("")
     out.append("A claim is split into parts. **holds**: every part measured holds; **holds only "
@@ -781,10 +802,8 @@ def to_markdown(verdicts, ds):
                "hold**: none does; **not measured in this CSV**: the CSV has no rows for any "
                "part, and the verdict says why. Figures are medians over repetitions; the "
                "spread is the min-max range of the repetitions. Rows are cited by CSV line "
-               "(the header is line 1). Nothing is extrapolated.")
-    out.append("")
-    for v in verdicts:
-        out.append("- **%s**: %s" % (v.claim_id, v.rule))
+               "(the header is line 1). Nothing is extrapolated. Each claim's rule is stated "
+               "in its section above, and in `analysis/muxbench_analysis/claims.py` as code.")
     out.append("")
     return "\n".join(out)
 
