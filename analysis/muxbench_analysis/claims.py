@@ -299,7 +299,7 @@ def evaluate_c1(ds):
                                             if r["poller"] in ("select", "poll", "epoll")))
     measured = "fitted per-fd cost of one wait: " + ", ".join(figs) if figs else ""
     why = "no fanin wait_ns rows sweeping fds for select, poll or epoll in this CSV (run the " \
-          "fanin workload with those pollers)"
+          "fanin workload with those pollers)" if fits.empty else ""
     return _verdict("C1", parts, measured, cite(lines), why, "; ".join(notes))
 
 
@@ -485,9 +485,10 @@ def evaluate_c3(ds):
         if variant == "coroutine":
             text += " (%s)" % _config_name(r)
         parts.append(Part(name, bool(u_ok), text))
-    return _verdict("C3", parts, "; ".join(figs), cite(lines),
-                    "no memory rows at the claimed N in this CSV (run the memory workload to "
-                    "10,000 threads and 100,000 coroutines)")
+    why = "" if tables["thread"] or tables["coroutine"] else \
+        "no memory rows in this CSV (run the memory workload to 10,000 threads and 100,000 " \
+        "coroutines)"
+    return _verdict("C3", parts, "; ".join(figs), cite(lines), why)
 
 
 # ---- C4 ------------------------------------------------------------------------------
@@ -728,7 +729,7 @@ def evaluate_c9(ds):
           "(run fanin with --poller epoll,libevent-epoll,libev,libuv)"
     if not parts:
         parts.append(Part("peer overhead", None, why))
-    return _verdict("C9", parts, "; ".join(figs), cite(lines), why, extra)
+    return _verdict("C9", parts, "; ".join(figs), cite(lines), "" if ov else why, extra)
 
 
 def _echo_peers(ds):

@@ -65,6 +65,10 @@ def _read_records(path):
     records = []
     try:
         header = next(reader)
+    except csv.Error as e:
+        raise CSVError(path, "malformed CSV header: %s" % e, 1) from None
+    _check_header(path, header)
+    try:
         line = reader.line_num
         for rec in reader:
             if rec:  # a blank line is not a row
@@ -106,7 +110,7 @@ def _num(text):
 
 def _load_one(path):
     header, records = _read_records(path)
-    cols = _check_header(path, header)
+    cols = [c.strip() for c in header]
     warnings = []
     absent = [c for c in schema.COLUMNS if c not in cols]
     if absent:
