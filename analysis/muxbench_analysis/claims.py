@@ -101,7 +101,8 @@ RULES = {
     "C9": "Each peer (libevent-epoll, libev, libuv) is compared with the native backend it "
           "runs over on fanin event_ns at the same fds/active/position/timeout/transport. It "
           "costs an overhead when its median is ≥ %d%% above native's and the difference "
-          "exceeds twice the combined stddev, in most matched configurations. The seeds' size "
+          "exceeds twice the combined stddev (CV × median where stddev is absent, else 0), in "
+          "most matched configurations. The seeds' size "
           "of it (~3x+, 10x) holds when the median ratio is ≥ %gx."
           % (C9_MIN_OVERHEAD * 100, C9_SEED_FACTOR),
 }

@@ -129,6 +129,13 @@ def _count_axis(ax):
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _yerr(mid, lo, hi):
+    """[[below], [above]] for one bar, or None when the range was not recorded."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (mid, lo, hi)):
+        return None
+    return [[max(mid - lo, 0.0)], [max(hi - mid, 0.0)]]
+
+
 def _errs(df):
     lo = (df["median"] - df["min"]).clip(lower=0).fillna(0)
     hi = (df["max"] - df["median"]).clip(lower=0).fillna(0)
@@ -317,12 +324,13 @@ def position_effect(ds):
             lo = r["min"].iloc[0] / base
             hi = r["max"].iloc[0] / base
             ax.bar(i + (j - (len(positions) - 1) / 2) * width, rel, width,
-                   yerr=[[max(rel - lo, 0)], [max(hi - rel, 0)]], capsize=2,
+                   yerr=_yerr(rel, lo, hi), capsize=2,
                    color=["#6baed6", "#bdbdbd", "#fd8d3c"][j % 3],
                    label=q if i == 0 else None)
             worst[p] = max(worst.get(p, 0.0), abs(rel - 1))
             b = g[g["position"] == "spread"].iloc[0]
-            if q != "spread" and (r["min"].iloc[0] > b["max"] or r["max"].iloc[0] < b["min"]):
+            if q != "spread" and not math.isnan(lo) and not math.isnan(b["max"]) and (
+                    r["min"].iloc[0] > b["max"] or r["max"].iloc[0] < b["min"]):
                 beyond[p] = max(beyond.get(p, 0.0), abs(rel - 1))
     ax.axhline(1.0, color=REF, lw=0.8)
     ax.set_xticks(range(len(groups)))
@@ -378,8 +386,7 @@ def ctxswitch(ds):
             ax.bar(x, r["median"], width, color=pal[j % len(pal)], zorder=2,
                    alpha=1.0 if verified else 0.35, hatch=None if verified else "//",
                    edgecolor="black" if not verified else None, lw=0.5,
-                   yerr=[[max(r["median"] - r["min"], 0)], [max(r["max"] - r["median"], 0)]]
-                   if not math.isnan(r["min"]) else None, capsize=2,
+                   yerr=_yerr(r["median"], r["min"], r["max"]), capsize=2,
                    label=None if place in labelled else (place or "no placement"))
             labelled.add(place)
             if m not in claims.C5_CORO_MECHS:
@@ -561,8 +568,7 @@ def spawn_create(ds):
     for i, (label, r) in enumerate(rows):
         c = "#d62728" if r["variant"].startswith("thread") else "#1f77b4"
         ax.bar(i, r["median"], 0.6, color=c,
-               yerr=[[max(r["median"] - r["min"], 0)], [max(r["max"] - r["median"], 0)]],
-               capsize=3)
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
         ax.text(i, r["median"] * 1.3, "10,000 in\n%s" % fmt.ns(claims.C4_N * r["median"]),
                 ha="center", va="bottom", fontsize=8)
     ax.axhline(claims.C4_SECONDS / claims.C4_N, color="#d62728", ls="--", lw=1.1,
@@ -595,8 +601,7 @@ def spawn_churn(ds):
     for i, (label, r) in enumerate(rows):
         c = "#d62728" if r["variant"].startswith("thread") else "#1f77b4"
         ax.bar(i, r["median"], 0.6, color=c,
-               yerr=[[max(r["median"] - r["min"], 0)], [max(r["max"] - r["median"], 0)]],
-               capsize=3)
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
         ax.text(i, r["median"] * 1.2, fmt.rate(r["median"]), ha="center", va="bottom",
                 fontsize=8)
     ax.axhline(claims.C7_CHURN, color=REF, ls="--", lw=1.2,
