@@ -41,25 +41,25 @@ def open_dataset():
 
 def show(fig, name):
     """Save fig as <report dir>/<name>.png and display the PNG (so the HTML report holds
-    exactly the file that was written)."""
+    exactly the file that was written). Returns nothing, so the cell shows only the plot."""
     path = plots.save(fig, name)
     try:
         from IPython.display import Image
         _display(Image(filename=path))
     except ImportError:
         print(path)
-    return path
 
 
 def table(df, columns=None, formats=None):
     """Display df (optionally some columns, with per-column format functions) as a table."""
-    out = df if columns is None else df[columns]
+    out = df if columns is None else df[[c for c in columns if c in df]]
     out = out.copy()
     for col, f in (formats or {}).items():
         if col in out:
-            out[col] = out[col].map(f)
-    _display(out.reset_index(drop=True))
-    return out
+            out[col] = out[col].map(lambda v: "" if v != v else f(v))  # NaN stays empty
+    import pandas as pd
+    with pd.option_context("display.max_colwidth", None, "display.max_rows", 500):
+        _display(out.reset_index(drop=True))
 
 
 def markdown(text):
