@@ -92,6 +92,28 @@ class LoadValid(TempDirCase):
         os.remove(a)
         self.assertIsNone(newest_csv(self.tmp))
 
+    def test_lenient_where_the_contract_is_loose(self):
+        b = small()
+        for r in b.rows:
+            if r["stat"] == "cv":
+                r["unit"] = "ns"          # the metric's unit on a cv row
+        b.derived("fanin", "wait_ns_per_fd", 0.5, "fit", poller="epoll")
+        b.rows[-1]["stat"] = ""           # a derived row without a stat
+        ds = load(b.write(os.path.join(self.tmp, "l.csv")))
+        self.assertEqual(len(ds.stats("fanin", "wait_ns_per_fd", status="derived")), 1)
+
+    def test_a_case_in_two_runs_keeps_the_newest(self):
+        old = small().write(os.path.join(self.tmp, "old.csv"))
+        b = CsvBuilder(run_id="newer", start="2026-11-23T00:00:00Z")
+        standard_env(b)
+        b.case("fanin", "wait_ns", 3000.0, poller="epoll", fds=10, active=1)
+        b.complete()
+        ds = load([old, b.write(os.path.join(self.tmp, "new.csv"))])
+        st = ds.stats("fanin", "wait_ns", poller="epoll")
+        self.assertEqual(len(st), 1)
+        self.assertEqual(st["median"].iloc[0], 3000.0)
+        self.assertEqual(st["run_id"].iloc[0], "newer")
+
     def test_cite_makes_ranges(self):
         self.assertEqual(cite([("d/x.csv", 3), ("d/x.csv", 4), ("d/x.csv", 5), ("d/x.csv", 9)]),
                          "x.csv lines 3-5, 9")
