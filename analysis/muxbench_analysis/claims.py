@@ -471,9 +471,10 @@ def evaluate_c3(ds):
         lines += r["lines"]
         virt, used = r["vsz"] * n, _used(r) * n
         v_ok, u_ok = lo <= virt <= hi, lo <= used <= hi
-        figs.append("%s %ss: virtual %s, resident + kernel %s (resident %s)" % (
-            fmt.count(n), variant, fmt.nbytes(virt), fmt.nbytes(used),
-            _spread(r["rss_row"], scale=n, f=fmt.nbytes)))
+        figs.append("%s %ss: virtual %s; resident %s (%s) + kernel %s = %s" % (
+            fmt.count(n), variant, fmt.nbytes(virt), fmt.nbytes(r["rss"] * n),
+            _spread(r["rss_row"], scale=n, f=fmt.nbytes),
+            fmt.nbytes(0.0 if _isnan(r["kernel"]) else r["kernel"] * n), fmt.nbytes(used)))
         if u_ok:
             text = "%s: resident + kernel %s (virtual %s): holds" % (name, fmt.nbytes(used),
                                                                       fmt.nbytes(virt))
@@ -570,9 +571,10 @@ def evaluate_c5(ds):
         figs.append("%s %s %s (%s%s)" % (
             mech, place, fmt.ns(r["median"]), _spread(r),
             "" if _isnan(counted) else ", counted/expected %.2f" % counted))
-        parts.append(Part(name, bool(ok), "%s at %s: %s per switch, %s1-10 µs" % (
-            mech, place, fmt.ns(r["median"]), "within ~" if ok else
-            ("above " if r["median"] > C5_KERNEL[1] else "below "))))
+        parts.append(Part(name, bool(ok), "%s at %s: %s per switch, %s ~1-10 µs (taken as "
+                          "%s-%s)" % (mech, place, fmt.ns(r["median"]), "within" if ok else
+                                      ("above" if r["median"] > C5_KERNEL[1] else "below"),
+                                      fmt.ns(C5_KERNEL[0]), fmt.ns(C5_KERNEL[1]))))
     if not placements:
         parts.append(Part("kernel switch", None, "no thread switch rows (futex, pipe, yield)"))
     coro_seen = False
@@ -585,9 +587,11 @@ def evaluate_c5(ds):
         lines += list(r["lines"])
         ok = C5_USER[0] <= r["median"] <= C5_USER[1]
         figs.append("%s %s (%s)" % (mech, fmt.ns(r["median"]), _spread(r)))
-        parts.append(Part("user switch %s" % mech, bool(ok), "%s: %s per switch, %s ~100 ns" % (
-            mech, fmt.ns(r["median"]), "within" if ok else
-            ("above" if r["median"] > C5_USER[1] else "below"))))
+        parts.append(Part("user switch %s" % mech, bool(ok),
+                          "%s: %s per switch, %s ~100 ns (taken as %s-%s)" % (
+                              mech, fmt.ns(r["median"]), "within" if ok else
+                              ("above" if r["median"] > C5_USER[1] else "below"),
+                              fmt.ns(C5_USER[0]), fmt.ns(C5_USER[1]))))
     if not coro_seen:
         parts.append(Part("user switch", None, "no coroutine switch rows (coro-asm, "
                                                "coro-ucontext)"))
