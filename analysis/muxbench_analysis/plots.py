@@ -76,8 +76,27 @@ def _finish(fig, ds, title, note=""):
     bottom = min(0.3, (0.16 * n_cap + 0.1) / h)
     top = 1 - min(0.25, (0.2 * n_title + 0.08) / h)
     fig.text(0.01, 0.01, cap, fontsize=7, color="#333333", va="bottom", ha="left")
+    _dense_log_ticks(fig)
     fig.tight_layout(rect=(0, bottom, 1, top))
     return fig
+
+
+def _dense_log_ticks(fig):
+    """A log axis spanning less than two decades gets ticks at 1-2-5 (or at every power of 2
+    for byte axes), so it never shows a single labelled tick."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() != "log":
+                continue
+            lo, hi = sorted(axis.get_view_interval())
+            if lo <= 0:
+                continue
+            loc = axis.get_major_locator()
+            base = getattr(loc, "_base", 10.0)
+            if base == 4 and hi / lo < 64:
+                axis.set_major_locator(LogLocator(base=2, numticks=12))
+            elif base == 10 and hi / lo < 100:
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
 
 
 def _empty(ds, title, why, xlabel="", ylabel=""):
