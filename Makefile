@@ -16,8 +16,13 @@ QUICK      ?=
 ARGS       ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 MUXBENCH   := $(BUILD)/harness/muxbench
+# make report: CSV empty means the newest results/*.csv (not *.partial.csv); several CSVs may be
+# given, space separated. The notebooks run on Debian's Python (python3-pandas, ...).
+CSV        ?=
+REPORT_DIR ?= results/report
+PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps deps-check configure build test bench clean
+.PHONY: all deps deps-check configure build test bench report clean
 
 all: build
 
@@ -41,6 +46,10 @@ test: build
 bench: build
 	$(MUXBENCH) run --poller $(POLLER) $(if $(WORKLOAD),--workload $(WORKLOAD)) \
 	    $(if $(filter-out 0,$(QUICK)),--quick) $(ARGS)
+
+report: deps-check
+	PYTHONPATH=analysis$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) -m muxbench_analysis.report \
+	    --out $(REPORT_DIR) $(CSV)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,718 @@
+"""The report's plots. Each function takes a Dataset and returns a matplotlib Figure (drawn with
+the Agg renderer, no pyplot state); save() writes it as PNG.
+
+Every plot has labelled axes with units, a title that says what the reader should see (worked
+out from the data, so it never claims what the CSV does not show), the environment in a
+caption, and the seed's claimed figure as a reference line or band where the claim gives one.
+When the CSV has no rows for a plot, the plot still exists and says what is missing and why.
+"""
+import math
+import os
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+from . import claims, fmt, schema  # noqa: E402
+from .fit import linear_fit, wait_fits, wait_sweep  # noqa: E402
+
+DPI = 120
+
+# plot name -> (function name, notebook); the report checks that each one was written.
+PLOTS = {
+    "pollers_wait_vs_fds": ("wait_vs_fds", "pollers"),
+    "pollers_idle_wait": ("idle_wait", "pollers"),
+    "pollers_registration": ("registration", "pollers"),
+    "pollers_position": ("position_effect", "pollers"),
+    "ctxswitch_by_placement": ("ctxswitch", "threads_coroutines"),
+    "memory_per_unit": ("memory_per_unit", "threads_coroutines"),
+    "memory_totals": ("memory_totals", "threads_coroutines"),
+    "spawn_create": ("spawn_create", "threads_coroutines"),
+    "spawn_churn": ("spawn_churn", "threads_coroutines"),
+    "echo": ("echo", "threads_coroutines"),
+}
+
+_KERNEL_COLORS = {
+    "select": "#d62728", "poll": "#ff7f0e", "epoll": "#1f77b4", "epoll-et": "#17becf",
+    "epoll-oneshot": "#9edae5", "io_uring": "#2ca02c", "io_uring-oneshot": "#98df8a",
+    "kqueue": "#8c564b",
+}
+_PEER_COLORS = {"libevent-epoll": "#9467bd", "libev": "#e377c2", "libuv": "#7f7f7f"}
+_OTHER = ["#bcbd22", "#8c564b", "#aec7e8", "#ffbb78", "#c5b0d5"]
+REF = "#555555"
+
+
+def color_of(name, _cache={}):
+    if name in _KERNEL_COLORS:
+        return _KERNEL_COLORS[name]
+    if name in _PEER_COLORS:
+        return _PEER_COLORS[name]
+    if name not in _cache:
+        _cache[name] = _OTHER[len(_cache) % len(_OTHER)]
+    return _cache[name]
+
+
+# ---- scaffolding ------------------------------------------------------------------------
+def _fig(ncols=1, nrows=1, size=(9.5, 5.8)):
+    fig = Figure(figsize=size)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, [ax for row in axes for ax in row]
+
+
+def _finish(fig, ds, title, note=""):
+    """Title, caption (the environment, plus a note) and layout."""
+    wrapped = textwrap.fill(title, 90)
+    fig.suptitle(wrapped, fontsize=11.5, fontweight="bold")
+    cap = "Environment: " + ds.caption()
+    if note:
+        cap += "\n" + note
+    cap = "\n".join(textwrap.fill(line, 150) for line in cap.split("\n"))
+    n_cap = cap.count("\n") + 1
+    n_title = wrapped.count("\n") + 1
+    h = fig.get_figheight()
+    bottom = min(0.3, (0.16 * n_cap + 0.1) / h)
+    top = 1 - min(0.25, (0.2 * n_title + 0.08) / h)
+    fig.text(0.01, 0.01, cap, fontsize=7, color="#333333", va="bottom", ha="left")
+    _dense_log_ticks(fig)
+    fig.tight_layout(rect=(0, bottom, 1, top))
+    return fig
+
+
+def _dense_log_ticks(fig):
+    """A log axis spanning less than two decades gets ticks at 1-2-5 (or at every power of 2
+    for byte axes), so it never shows a single labelled tick."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() != "log":
+                continue
+            lo, hi = sorted(axis.get_view_interval())
+            if lo <= 0:
+                continue
+            loc = axis.get_major_locator()
+            base = getattr(loc, "_base", 10.0)
+            if base == 4 and hi / lo < 64:
+                axis.set_major_locator(LogLocator(base=2, numticks=12))
+            elif base == 10 and hi / lo < 100:
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+
+
+def _empty(ds, title, why, xlabel="", ylabel=""):
+    fig, (ax,) = _fig(size=(9.5, 4.2))
+    ax.text(0.5, 0.5, textwrap.fill("Not measured in this CSV: " + why, 80),
+            ha="center", va="center", transform=ax.transAxes, fontsize=11, color="#aa0000")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return _finish(fig, ds, title)
+
+
+def save(fig, name, outdir=None):
+    """Write fig as <outdir>/<name>.png (outdir: $MUXBENCH_REPORT_DIR, else results/report at
+    the top of the repository) and return the path."""
+    outdir = outdir or report_dir()
+    os.makedirs(outdir, exist_ok=True)
+    path = os.path.join(outdir, name + ".png")
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def report_dir():
+    d = os.environ.get("MUXBENCH_REPORT_DIR", "").strip()
+    if d:
+        return d
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "results", "report"))
+
+
+def _ns_axis(ax, which="y"):
+    f = FuncFormatter(lambda v, _: fmt.ns(v) if v > 0 else "")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_formatter(f)
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _bytes_axis(ax):
+    ax.yaxis.set_major_locator(LogLocator(base=4, numticks=9))
+    ax.yaxis.set_minor_locator(LogLocator(base=4, subs=(2.0,), numticks=9))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.nbytes(v) if v > 0 else ""))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _count_axis(ax):
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: fmt.count(v) if v >= 1 else "%g" % v))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _yerr(mid, lo, hi):
+    """[[below], [above]] for one bar, or None when the range was not recorded."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (mid, lo, hi)):
+        return None
+    return [[max(mid - lo, 0.0)], [max(hi - mid, 0.0)]]
+
+
+def _errs(df):
+    lo = (df["median"] - df["min"]).clip(lower=0).fillna(0)
+    hi = (df["max"] - df["median"]).clip(lower=0).fillna(0)
+    return [list(lo), list(hi)]
+
+
+def _skip_note(ds, workload):
+    """'Not run: a, b (why); c (error: why)', one entry per reason."""
+    sk = ds.skipped(workload)
+    if sk.empty:
+        return ""
+    by_note = {}
+    for _, r in sk.iterrows():
+        who = r["poller"] or r["variant"] or workload
+        note = ("error: " if r["status"] == "error" else "") + (r["note"] or "no reason given")
+        by_note.setdefault(note, [])
+        if who not in by_note[note]:
+            by_note[note].append(who)
+    bits = ["%s (%s)" % (", ".join(w), n) for n, w in sorted(by_note.items())]
+    return "Not run: " + "; ".join(bits[:6]) + ("; ..." if len(bits) > 6 else "")
+
+
+def _order(pollers):
+    known = list(_KERNEL_COLORS) + list(_PEER_COLORS)
+    return sorted(pollers, key=lambda p: (known.index(p) if p in known else 99, p))
+
+
+# ---- pollers ----------------------------------------------------------------------------
+def wait_vs_fds(ds):
+    """Wait cost against watched fds, every backend and peer, log-log, with the fitted per-fd
+    cost in the legend and the seed's O(n) / O(1) shapes as reference lines."""
+    title_default = "Cost of one wait call against watched fds"
+    fits = wait_fits(ds)
+    if fits.empty:
+        return _empty(ds, title_default, "no fanin wait_ns rows sweeping fds",
+                      "watched fds", "one wait call")
+    fig, (ax,) = _fig()
+    for p in _order(fits["poller"]):
+        sw = wait_sweep(ds, p)
+        f = fits[fits["poller"] == p].iloc[0]
+        peer = schema.is_peer(p)
+        label = "%s: %s/fd (R² %.2f)" % (p, claims._nsfd(f["per_fd_ns"]), f["r2"])
+        ax.errorbar(sw["fds"], sw["median"], yerr=_errs(sw), color=color_of(p),
+                    marker="s" if peer else "o", ms=4.5, lw=1.4, ls="--" if peer else "-",
+                    capsize=2, label=label)
+    # the seed's shapes, anchored at the first point of poll (or select) and epoll
+    xs = sorted(set(fits["fds_min"]) | set(fits["fds_max"]))
+    x0, x1 = min(xs), max(xs)
+    lin = fits[fits["poller"].isin(["poll", "select"])]
+    if len(lin):
+        r = lin.iloc[0]
+        ax.plot([x0, x1], [r["wait_at_max_ns"] * x0 / r["fds_max"],
+                           r["wait_at_max_ns"] * x1 / r["fds_max"]], color=REF,
+                ls=":", lw=1.2, label="seed 002 §3.3: O(n) for select/poll (slope 1)")
+    flat = fits[fits["poller"].isin(["epoll", "epoll-et"])]
+    if len(flat):
+        r = flat.iloc[0]
+        ax.plot([x0, x1], [r["wait_at_min_ns"]] * 2, color=REF, ls="-.", lw=1.2,
+                label="seed 002 §3.3: O(1) for epoll (flat)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _count_axis(ax)
+    _ns_axis(ax)
+    ax.set_xlabel("watched fds (registered with the poller)")
+    ax.set_ylabel("one wait call, median time (bars: min-max over repetitions)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left", ncol=2)
+    v = claims.evaluate_c1(ds)
+    grow = [p.name.split()[0] for p in v.parts if p.outcome and "O(n)" in p.name]
+    flatp = [p.name.split()[0] for p in v.parts if p.outcome and "O(1)" in p.name]
+    bits = []
+    if grow:
+        per = fits[fits["poller"].isin(grow)]["per_fd_ns"]
+        bits.append("%s grow%s linearly with watched fds (%s-%s per fd)" % (
+            " and ".join(grow), "s" if len(grow) == 1 else "", claims._nsfd(per.min()),
+            claims._nsfd(per.max()).replace(" ns", "") + " ns" if False else
+            claims._nsfd(per.max())))
+    if flatp:
+        bits.append("%s stay%s flat" % (" and ".join(flatp), "s" if len(flatp) == 1 else ""))
+    title = "; ".join(bits) if bits else title_default
+    return _finish(fig, ds, title[0].upper() + title[1:] + " (C1: %s)" % v.verdict,
+                   "Fits: least squares of median wait_ns on fds, %s. %s" % (
+                       fits["config"].iloc[0], _skip_note(ds, "fanin")))
+
+
+def idle_wait(ds):
+    """A zero-timeout wait over idle fds, against watched fds."""
+    fits = wait_fits(ds, metric="idle_wait_ns")
+    if fits.empty:
+        return _empty(ds, "Idle wait cost against watched fds",
+                      "no fanin idle_wait_ns rows sweeping fds", "watched fds", "idle wait")
+    fig, (ax,) = _fig()
+    for p in _order(fits["poller"]):
+        sw = wait_sweep(ds, p, "idle_wait_ns")
+        f = fits[fits["poller"] == p].iloc[0]
+        peer = schema.is_peer(p)
+        ax.errorbar(sw["fds"], sw["median"], yerr=_errs(sw), color=color_of(p),
+                    marker="s" if peer else "o", ms=4.5, lw=1.4, ls="--" if peer else "-",
+                    capsize=2, label="%s: %s/fd" % (p, claims._nsfd(f["per_fd_ns"])))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _count_axis(ax)
+    _ns_axis(ax)
+    ax.set_xlabel("watched fds, all idle")
+    ax.set_ylabel("one zero-timeout wait, median time")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left", ncol=2)
+    top = fits.sort_values("per_fd_ns", ascending=False).iloc[0]
+    low = fits.sort_values("wait_at_max_ns").iloc[0]
+    title = ("Asking an idle set costs %s with %s at %s fds, %s with %s" % (
+        fmt.ns(top["wait_at_max_ns"]), top["poller"], fmt.count(top["fds_max"]),
+        fmt.ns(low["wait_at_max_ns"]), low["poller"]))
+    return _finish(fig, ds, title, "idle_wait_ns: one wait with a zero timeout over fds that "
+                   "are all idle (what a busy-polling loop pays per turn).")
+
+
+def registration(ds):
+    """Cost of registering (add) and removing (del) one fd, against watched fds."""
+    add = ds.stats("fanin", "add_ns")
+    dele = ds.stats("fanin", "del_ns")
+    if add.empty and dele.empty:
+        return _empty(ds, "Registration cost", "no fanin add_ns / del_ns rows",
+                      "watched fds", "one add / del")
+    fig, axes = _fig(ncols=2, size=(11, 5.6))
+    meds = {}
+    for ax, st, what in ((axes[0], add, "add (register one fd)"),
+                         (axes[1], dele, "del (remove one fd)")):
+        for p in _order(set(st["poller"])):
+            s = st[st["poller"] == p].sort_values("fds").drop_duplicates("fds")
+            if s.empty:
+                continue
+            peer = schema.is_peer(p)
+            ax.errorbar(s["fds"], s["median"], yerr=_errs(s), color=color_of(p),
+                        marker="s" if peer else "o", ms=4, lw=1.3, ls="--" if peer else "-",
+                        capsize=2, label=p)
+            if what.startswith("add"):
+                meds[p] = s["median"].median()
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _count_axis(ax)
+        _ns_axis(ax)
+        ax.set_xlabel("watched fds")
+        ax.set_ylabel("%s, median time" % what)
+        ax.set_title(what, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].legend(fontsize=7.5, ncol=2)
+    if meds:
+        lo = min(meds, key=meds.get)
+        hi = max(meds, key=meds.get)
+        title = "Registering an fd costs %s with %s and %s with %s" % (
+            fmt.ns(meds[lo]), lo, fmt.ns(meds[hi]), hi)
+    else:
+        title = "Registration cost"
+    return _finish(fig, ds, title, "select and poll register in user space (a bit in a set, an "
+                   "entry in an array); epoll and io_uring make a system call per fd.")
+
+
+def position_effect(ds):
+    """Wait cost by where the active fds sit among the registered (first, spread, last),
+    relative to 'spread'."""
+    st = ds.stats("fanin", "wait_ns")
+    st = st[st["position"] != ""]
+    groups = []
+    for p in _order(set(st["poller"])):
+        s = st[st["poller"] == p]
+        for (fds, active), g in s.groupby(["fds", "active"]):
+            if g["position"].nunique() > 1 and "spread" in set(g["position"]):
+                groups.append((p, fds, active, g))
+                break
+    if not groups:
+        return _empty(ds, "Effect of the active fd's position",
+                      "no fanin rows with several positions (first/spread/last) at one fds",
+                      "poller", "wait relative to spread")
+    fig, (ax,) = _fig()
+    positions = [q for q in ("first", "spread", "last")
+                 if any(q in set(g["position"]) for *_, g in groups)]
+    width = 0.8 / len(positions)
+    worst, beyond = {}, {}
+    for i, (p, fds, active, g) in enumerate(groups):
+        base = g[g["position"] == "spread"]["median"].iloc[0]
+        for j, q in enumerate(positions):
+            r = g[g["position"] == q]
+            if r.empty:
+                continue
+            rel = r["median"].iloc[0] / base
+            lo = r["min"].iloc[0] / base
+            hi = r["max"].iloc[0] / base
+            ax.bar(i + (j - (len(positions) - 1) / 2) * width, rel, width,
+                   yerr=_yerr(rel, lo, hi), capsize=2,
+                   color=["#6baed6", "#bdbdbd", "#fd8d3c"][j % 3],
+                   label=q if i == 0 else None)
+            worst[p] = max(worst.get(p, 0.0), abs(rel - 1))
+            b = g[g["position"] == "spread"].iloc[0]
+            if q != "spread" and not math.isnan(lo) and not math.isnan(b["max"]) and (
+                    r["min"].iloc[0] > b["max"] or r["max"].iloc[0] < b["min"]):
+                beyond[p] = max(beyond.get(p, 0.0), abs(rel - 1))
+    ax.axhline(1.0, color=REF, lw=0.8)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(["%s\n%s fds" % (p, fmt.count(f)) for p, f, _, _ in groups],
+                       fontsize=8)
+    ax.set_ylabel("median wait_ns relative to position=spread (ratio)")
+    ax.set_xlabel("poller, at the fds where the position was varied")
+    lo = min(0.8, min(1 - w for w in worst.values()) - 0.05)
+    ax.set_ylim(max(0.0, lo), max(1.2, max(1 + w for w in worst.values()) + 0.05))
+    ax.legend(title="active fds sit", fontsize=8)
+    ax.grid(True, axis="y", alpha=0.3)
+    if beyond:
+        title = "Where the active fd sits changes the wait of %s (beyond the repetitions' " \
+                "range); not of the others" % ", ".join(
+                    "%s by %s" % (p, fmt.pct(beyond[p])) for p in sorted(beyond,
+                                                                          key=beyond.get,
+                                                                          reverse=True))
+    else:
+        title = "Where the active fd sits makes no difference beyond the repetitions' range " \
+                "(largest: %s, %s)" % (max(worst, key=worst.get), fmt.pct(max(worst.values())))
+    return _finish(fig, ds, title, "first / last: the active fds are the lowest / highest "
+                   "registered; spread: spaced evenly. Bars: min-max over repetitions.")
+
+
+# ---- threads and coroutines ---------------------------------------------------------------
+def ctxswitch(ds):
+    """Switch cost by mechanism and placement, with counted/expected switches."""
+    sw = ds.stats("ctxswitch", "switch_ns")
+    if sw.empty:
+        return _empty(ds, "Context switch cost", "no ctxswitch switch_ns rows",
+                      "mechanism", "one switch")
+    ratio = ds.stats("ctxswitch", "switches_counted_ratio")
+    mechs = [m for m in claims.C5_THREAD_MECHS + claims.C5_CORO_MECHS
+             if m in set(sw["variant"])]
+    mechs += sorted(set(sw["variant"]) - set(mechs))
+    places = [p for p in schema.PLACEMENTS if p in set(sw["placement"])]
+    places += sorted(set(sw["placement"]) - set(places))
+    pal = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f"]
+    fig, (ax,) = _fig(size=(10, 6))
+    width = 0.8 / max(1, len(places))
+    labelled = set()
+    for i, m in enumerate(mechs):
+        here = [p for p in places if len(sw[(sw["variant"] == m) & (sw["placement"] == p)])]
+        for k, place in enumerate(here):
+            j = places.index(place)
+            r = sw[(sw["variant"] == m) & (sw["placement"] == place)].iloc[0]
+            rr = ratio[(ratio["variant"] == m) & (ratio["placement"] == place)]
+            counted = rr["median"].iloc[0] if len(rr) else math.nan
+            verified = m in claims.C5_CORO_MECHS or (
+                not math.isnan(counted) and
+                claims.C5_VERIFIED[0] <= counted <= claims.C5_VERIFIED[1])
+            x = i + (k - (len(here) - 1) / 2) * width
+            ax.bar(x, r["median"], width, color=pal[j % len(pal)], zorder=2,
+                   alpha=1.0 if verified else 0.35, hatch=None if verified else "//",
+                   edgecolor="black" if not verified else None, lw=0.5,
+                   yerr=_yerr(r["median"], r["min"], r["max"]), capsize=2,
+                   label=None if place in labelled else (place or "no placement"))
+            labelled.add(place)
+            if m not in claims.C5_CORO_MECHS:
+                txt = "n/a" if math.isnan(counted) else "%.2f" % counted
+                top = r["max"] if not math.isnan(r["max"]) else r["median"]
+                ax.text(x, top * 1.12, txt, ha="center", va="bottom", fontsize=6.5,
+                        rotation=90, color="black" if verified else "#aa0000")
+    ax.axhspan(1000, 10000, color="#2ca02c", alpha=0.12, zorder=0,
+               label="seed 002 §5.2: kernel switch ~1-10 µs")
+    ax.axhline(100, color=REF, ls="--", lw=1.2, label="seed 002 §5.2: user-mode switch ~100 ns")
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(mechs)))
+    ax.set_xticklabels(mechs)
+    ax.set_xlabel("mechanism (futex / pipe ping-pong and sched_yield between two threads; "
+                  "coroutine switches in one thread)")
+    ax.set_ylabel("one switch, median time (bars: min-max over repetitions)")
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper right", title="placement", title_fontsize=8)
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, ymax * 4)
+    v = claims.evaluate_c5(ds)
+    kern = [p for p in v.parts if p.name.startswith("kernel") and p.outcome is not None]
+    bits = []
+    if kern:
+        bits.append("A verified thread switch costs " + ", ".join(
+            p.text.split(": ")[1].split(" per")[0] + " at " + p.name.split()[-1]
+            for p in kern))
+    cor = sw[sw["variant"].isin(claims.C5_CORO_MECHS)]
+    if len(cor):
+        bits.append("a coroutine switch %s" % " to ".join(
+            fmt.ns(x) for x in sorted([cor["median"].min(), cor["median"].max()])
+            if True) if len(cor) > 1 else fmt.ns(cor["median"].iloc[0]))
+    title = "; ".join(bits) if bits else "Context switch cost"
+    return _finish(fig, ds, title + " (C5: %s)" % v.verdict,
+                   "Numbers above thread bars: switches counted by getrusage / expected; "
+                   "hatched bars are outside %g-%g and not trusted. %s" % (
+                       claims.C5_VERIFIED[0], claims.C5_VERIFIED[1],
+                       _skip_note(ds, "ctxswitch")))
+
+
+def _mem_series(ds):
+    """{label: (variant, DataFrame of per-unit medians by units)} for every memory config."""
+    out = {}
+    for variant in sorted(set(ds.select("memory")["variant"])):
+        recs = claims._memory_table(ds, variant)
+        by = {}
+        for r in recs:
+            by.setdefault(claims._config_name(r), []).append(r)
+        for cfg, rs in by.items():
+            rs.sort(key=lambda r: r["units"])
+            out["%s (%s)" % (variant, cfg)] = (variant, rs)
+    return out
+
+
+def memory_per_unit(ds):
+    """Per-unit virtual, resident and kernel memory against N, with the seed's 8 MB and 'a few
+    KB' as references, and the limits that stopped a sweep."""
+    series = _mem_series(ds)
+    if not series:
+        return _empty(ds, "Memory per thread and per coroutine", "no memory rows",
+                      "units", "bytes per unit")
+    fig, axes = _fig(ncols=3, size=(15, 5.8))
+    styles = {"thread": "-", "thread-small": "--", "coroutine": ":"}
+    pal = ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b"]
+    for k, (label, (variant, rs)) in enumerate(sorted(series.items())):
+        for ax, key in zip(axes, ("vsz", "rss", "kernel")):
+            xs = [r["units"] for r in rs if not math.isnan(r[key])]
+            ys = [r[key] for r in rs if not math.isnan(r[key])]
+            if xs:
+                ax.plot(xs, ys, marker="o", ms=3.5, lw=1.4, color=pal[k % len(pal)],
+                        ls=styles.get(variant, "-"), label=label)
+    lim = ds.stats("memory", "units_reached", status="limit")
+    for ax, (key, what) in zip(axes, (("vsz", "virtual size"), ("rss", "resident (RSS)"),
+                                      ("kernel", "kernel (stack + page tables + slab)"))):
+        ax.axhline(claims.THREAD_STACK, color=REF, ls="--", lw=1.1,
+                   label="seed 002 §5.2: thread ~8 MB")
+        ax.axhspan(1024, claims.FEW_KB, color="#2ca02c", alpha=0.12,
+                   label="seed 002 §5.2: coroutine ~few KB")
+        for _, r in lim.iterrows():
+            ax.axvline(r["median"], color="#aa0000", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _count_axis(ax)
+        _bytes_axis(ax)
+        ax.set_xlabel("units alive at once (threads or coroutines)")
+        ax.set_ylabel("%s per unit, median (bytes)" % what)
+        ax.set_title(what, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    v = claims.evaluate_c2(ds)
+    thr = [p for p in v.parts if p.name.startswith("8 MB") and p.outcome is not None]
+    cor = [p for p in v.parts if "coroutine" in p.name and p.outcome is not None]
+    bits = []
+    if thr:
+        bits.append(thr[0].text.replace("a thread reserves ", "A thread reserves ")
+                    .split(" (")[0])
+        if len(thr) > 1:
+            bits.append(thr[1].text.split(" = ")[-1].split(" (")[0].join(
+                ["but uses ", " resident + kernel"]))
+    if cor:
+        bits.append("a coroutine " + cor[0].text.split(") uses ")[-1].split(" (")[0])
+    title = ", ".join(bits[:2]) + ("; " + bits[2] if len(bits) > 2 else "") if bits else \
+        "Memory per thread and per coroutine"
+    note = ""
+    if len(lim):
+        note = "Dotted red lines: a limit stopped a sweep at that N (%s)." % "; ".join(
+            sorted(set(lim["note"])))
+    return _finish(fig, ds, title + " (C2: %s)" % v.verdict, note)
+
+
+def memory_totals(ds):
+    """Total memory (per unit × N) against N, virtual and resident + kernel, with the seed's
+    totals (C3) as reference points with their 'about' band."""
+    tables = {"thread": claims._memory_table(ds, "thread"),
+              "coroutine": claims._memory_table(ds, "coroutine")}
+    if not tables["thread"] and not tables["coroutine"]:
+        return _empty(ds, "Total memory of N threads or coroutines", "no memory rows",
+                      "units", "total bytes")
+    fig, (ax,) = _fig(size=(10, 6))
+    for variant, col in (("thread", "#d62728"), ("coroutine", "#1f77b4")):
+        recs = tables[variant]
+        if not recs:
+            continue
+        lean = claims._config_name(claims._leanest(recs)[0]) if variant == "coroutine" else None
+        rs = sorted([r for r in recs if lean is None or claims._config_name(r) == lean],
+                    key=lambda r: r["units"])
+        cfg = claims._config_name(rs[0])
+        ax.plot([r["units"] for r in rs], [r["vsz"] * r["units"] for r in rs], color=col,
+                ls="--", marker="o", ms=3.5, label="%s virtual (%s)" % (variant, cfg))
+        ax.plot([r["units"] for r in rs], [claims._used(r) * r["units"] for r in rs],
+                color=col, ls="-", marker="o", ms=3.5,
+                label="%s resident + kernel (%s)" % (variant, cfg))
+    for name, variant, n, lo, hi in claims.C3_TARGETS:
+        mid = math.sqrt(lo * hi)
+        ax.errorbar([n], [mid], yerr=[[mid - lo], [hi - mid]], fmt="*", ms=11,
+                    color="#d62728" if variant == "thread" else "#1f77b4", mec="black",
+                    capsize=4, alpha=0.7)
+        ax.annotate("seed: " + name, (n, hi), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _count_axis(ax)
+    _bytes_axis(ax)
+    ax.set_xlabel("units alive at once (threads or coroutines)")
+    ax.set_ylabel("total memory = per-unit median × N (bytes)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left")
+    v = claims.evaluate_c3(ds)
+    held = [p.name for p in v.parts if p.outcome]
+    virt = [p.name for p in v.parts if p.outcome is False and "virtual size only" in p.text]
+    bits = []
+    if virt:
+        bits.append("%s: true of virtual size only" % ", ".join(virt))
+    if held:
+        bits.append("%s: holds" % ", ".join(held))
+    title = "; ".join(bits) if bits else "Total memory of N threads or coroutines"
+    return _finish(fig, ds, title + " (C3: %s)" % v.verdict,
+                   "Stars: the seed's totals (002 §5.2, §5.5), bars: the 'about' band "
+                   "(x%g either way; 'a few hundred MB' = 150 MB-1 GB)." % claims.APPROX)
+
+
+def _top(r):
+    """The top of a bar's error bar (its max), or the bar itself."""
+    return r["max"] if not math.isnan(r["max"]) else r["median"]
+
+
+def _spawn_bars(ds, metric):
+    st = ds.stats("spawn", metric)
+    rows = []
+    for _, r in st.iterrows():
+        rows.append(("%s\n%s" % (r["variant"], claims._config_name(r)), r))
+    rows.sort(key=lambda t: -t[1]["median"] if metric == "create_ns" else t[1]["median"])
+    return rows
+
+
+def spawn_create(ds):
+    """Create+join (thread) / create+destroy (coroutine) cost of one unit, with the seed's
+    'seconds' and 'milliseconds' for 10,000 as references."""
+    rows = _spawn_bars(ds, "create_ns")
+    if not rows:
+        return _empty(ds, "Creation cost", "no spawn create_ns rows", "variant", "one create")
+    fig, (ax,) = _fig(size=(10, 5.8))
+    for i, (label, r) in enumerate(rows):
+        c = "#d62728" if r["variant"].startswith("thread") else "#1f77b4"
+        ax.bar(i, r["median"], 0.6, color=c,
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
+        ax.text(i, _top(r) * 1.1, "10,000 in\n%s" % fmt.ns(claims.C4_N * r["median"]),
+                ha="center", va="bottom", fontsize=8)
+    ax.axhline(claims.C4_SECONDS / claims.C4_N, color="#d62728", ls="--", lw=1.1,
+               label="seed 002 §5.5: 10,000 threads take seconds (≥ 100 µs each)")
+    ax.axhspan(1e6 / claims.C4_N, claims.C4_MILLISECONDS / claims.C4_N, color="#1f77b4",
+               alpha=0.1, label="seed 002 §5.5: 10,000 coroutines take milliseconds "
+                                "(100 ns-10 µs each)")
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([t[0] for t in rows], fontsize=8)
+    ax.set_xlabel("variant and stack configuration")
+    ax.set_ylabel("create + join (thread) / destroy (coroutine) of one unit, median time")
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, max(ymax, claims.C4_SECONDS / claims.C4_N) * 8)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper right")
+    v = claims.evaluate_c4(ds)
+    title = "; ".join(p.text.split(" (")[0] for p in v.parts if p.outcome is not None) or \
+        "Creation cost"
+    return _finish(fig, ds, title[0].upper() + title[1:] + " (C4: %s)" % v.verdict)
+
+
+def spawn_churn(ds):
+    """Tiny tasks started and finished per second, with the seed's 210k tasks/s."""
+    rows = _spawn_bars(ds, "spawn_per_s")
+    if not rows:
+        return _empty(ds, "Task churn", "no spawn spawn_per_s rows", "variant", "tasks/s")
+    fig, (ax,) = _fig(size=(10, 5.6))
+    for i, (label, r) in enumerate(rows):
+        c = "#d62728" if r["variant"].startswith("thread") else "#1f77b4"
+        ax.bar(i, r["median"], 0.6, color=c,
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
+        ax.text(i, _top(r) * 1.1, fmt.rate(r["median"]), ha="center", va="bottom",
+                fontsize=8)
+    ax.axhline(claims.C7_CHURN, color=REF, ls="--", lw=1.2,
+               label="seed 001: asyncio ≈ 210k tasks/s (Python 3.13, Apple Silicon)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.rate(v) if v > 0 else ""))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([t[0] for t in rows], fontsize=8)
+    ax.set_xlabel("variant and stack configuration")
+    ax.set_ylabel("tiny tasks started and finished per second, median (tasks/s)")
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, ymax * 3)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    best = rows[-1][1]
+    worst = rows[0][1]
+    title = "%s churns %s, %s %s: the seed's 210k tasks/s is %s" % (
+        best["variant"].capitalize(), fmt.rate(best["median"], "tasks"), worst["variant"],
+        fmt.rate(worst["median"], "tasks"),
+        "between them" if worst["median"] < claims.C7_CHURN < best["median"] else
+        "outside this range")
+    return _finish(fig, ds, title)
+
+
+def echo(ds):
+    """The echo comparison: requests/s, p99 latency and server RSS against connections."""
+    rps = ds.stats("echo", "req_per_s")
+    if rps.empty:
+        return _empty(ds, "Echo server: connection-per-thread against coroutines over each "
+                      "poller", "no echo rows (the echo workload did not run)",
+                      "connections", "requests/s")
+    p99 = ds.stats("echo", "p99_us")
+    rss = ds.stats("echo", "rss_bytes")
+    fig, axes = _fig(ncols=3, size=(13.5, 5.6))
+    servers = sorted({(r["variant"], r["poller"]) for _, r in rps.iterrows()},
+                     key=lambda t: (t[0] != "thread", schema.is_peer(t[1]), t[1]))
+    for variant, poller in servers:
+        label = variant if not poller else "%s / %s" % (variant, poller)
+        col = "#000000" if variant == "thread" else color_of(poller)
+        ls = "-" if variant == "thread" else ("--" if schema.is_peer(poller) else "-")
+        for ax, st, scale in ((axes[0], rps, 1), (axes[1], p99, 1), (axes[2], rss, 1)):
+            s = st[(st["variant"] == variant) & (st["poller"] == poller)].sort_values("units")
+            if s.empty:
+                continue
+            ax.plot(s["units"], s["median"] * scale, marker="o", ms=3.5, color=col, ls=ls,
+                    lw=2 if variant == "thread" else 1.3, label=label)
+    for ax, t in zip(axes, ("throughput", "tail latency", "memory")):
+        ax.set_xscale("log")
+        if ax is not axes[0]:
+            ax.set_yscale("log")
+        _count_axis(ax)
+        ax.set_xlabel("concurrent connections")
+        ax.set_title(t, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("requests answered per second, median (req/s)")
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.rate(v)))
+    axes[1].set_ylabel("p99 request latency, median over repetitions (time)")
+    _ns_axis(axes[1])
+    axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.ns(v * 1e3)))
+    axes[2].set_ylabel("server resident size at full load, median (bytes)")
+    _bytes_axis(axes[2])
+    axes[0].legend(fontsize=7, loc="lower left")
+    top_n = rps["units"].max()
+    at = rps[rps["units"] == top_n].sort_values("median")
+    lo, hi = at.iloc[0], at.iloc[-1]
+
+    def nm(r):
+        return r["variant"] if not r["poller"] else "%s/%s" % (r["variant"], r["poller"])
+    title = "At %s connections %s answers %s, %s %s" % (
+        fmt.count(top_n), nm(hi), fmt.rate(hi["median"], "req"), nm(lo),
+        fmt.rate(lo["median"], "req"))
+    return _finish(fig, ds, title, "thread: one blocking thread per connection; coroutine / "
+                   "poller: one coroutine per connection over that backend; loop: the peer "
+                   "library's callbacks.")
+
+
+def make_all(ds, notebook=None, outdir=None):
+    """Draw and save every plot (of one notebook, or all); returns {name: path}."""
+    out = {}
+    for name, (fn, nb) in PLOTS.items():
+        if notebook and nb != notebook:
+            continue
+        fig = globals()[fn](ds)
+        out[name] = save(fig, name, outdir)
+    return out
+
+
+__all__ = ["PLOTS", "save", "report_dir", "make_all", "linear_fit"] + [f for f, _ in
+                                                                      PLOTS.values()]

@@ -1,0 +1,85 @@
+"""The muxbench CSV contract (docs/csv.md, DESIGN.md section 5), as data.
+
+Everything the loader checks is written down here, so the contract has one home on the Python
+side. When docs/csv.md changes, this file changes with it. It imports nothing: the command-line
+tests (tests/test_cli.py, standard library only) load it by path.
+"""
+
+# Every column of docs/csv.md, in the order the suite writes them. Later versions may add
+# columns at the end; none is removed or renamed without changing docs/csv.md.
+COLUMNS = (
+    "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
+    "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
+    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
+    "repetitions", "iterations", "status", "note",
+)
+
+# A file without these is not a muxbench CSV (DESIGN.md section 5 lists them as the minimum,
+# plus status and note, which docs/csv.md adds and every verdict depends on).
+CORE_COLUMNS = (
+    "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
+    "placement", "fds", "active", "units", "stack_bytes", "metric", "stat", "value", "unit",
+    "repetitions", "status", "note",
+)
+
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "value",
+                   "repetitions", "iterations")
+
+# The columns that identify one case (one configuration that was measured).
+CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
+                "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
+                "touch_bytes")
+
+STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
+STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
+UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
+
+# workload -> {metric: unit}
+METRICS = {
+    "fanin": {
+        "wait_ns": "ns", "event_ns": "ns", "add_ns": "ns", "del_ns": "ns",
+        "idle_wait_ns": "ns", "events_per_wait": "count",
+        "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
+        "units_reached": "count",
+    },
+    "ctxswitch": {"switch_ns": "ns", "switches_counted_ratio": "ratio",
+                  "coro_overhead_ratio": "ratio", "units_reached": "count"},
+    "memory": {
+        "vsz_per_unit_bytes": "bytes", "rss_per_unit_bytes": "bytes",
+        "kernel_per_unit_bytes": "bytes", "kernel_stack_per_unit_bytes": "bytes",
+        "page_tables_per_unit_bytes": "bytes", "slab_per_unit_bytes": "bytes",
+        "units_reached": "count",
+    },
+    "spawn": {"create_ns": "ns", "spawn_per_s": "per_s", "units_reached": "count"},
+    "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
+             "units_reached": "count"},
+    "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
+}
+
+WORKLOADS = tuple(METRICS) + ("env",)
+
+PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
+
+# Environment items (docs/csv.md, "Environment rows"); vuln.<name> is open-ended.
+ENV_ITEMS = (
+    "kernel", "cpu_model", "cpus_online", "cores", "smt", "governor", "turbo", "rlimit_nofile",
+    "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
+    "io_uring_setup_flags", "compiler", "cflags", "build_type", "git_revision", "hwloc_version",
+    "topology", "placements", "command_line", "benchmark_version", "clock", "run_complete",
+)
+
+# Pollers that are peers: an event library layered over a native backend.
+PEER_PREFIXES = ("libevent", "libev", "libuv")
+
+
+def is_peer(poller):
+    """True for an event library (libevent-epoll, libev, libuv), false for a kernel backend."""
+    return any(str(poller).startswith(p) for p in PEER_PREFIXES)
+
+
+def native_of(peer):
+    """The kernel backend a peer runs over: 'libevent-epoll' -> 'epoll'; libev/libuv -> epoll."""
+    name = str(peer)
+    if "-" in name:
+        return name.split("-", 1)[1]
+    return "epoll"

@@ -1,0 +1,303 @@
+"""The verdict logic on hand-made CSVs with known values: each claim's holds / holds only in
+part / does not hold / not measured, through the whole path (CSV file -> load -> evaluate)."""
+import os
+import unittest
+
+from tests.helpers import TempDirCase, claims_rows
+from tests.make_fixture import CsvBuilder, make_synthetic, standard_env
+
+from muxbench_analysis import claims, load
+from muxbench_analysis.claims import HOLDS, NOT, NOT_MEASURED, PART
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+class VerdictCase(TempDirCase):
+    def builder(self):
+        b = CsvBuilder()
+        standard_env(b)
+        return b
+
+    def verdict(self, b, claim_id):
+        b.complete()
+        ds = load(b.write(os.path.join(self.tmp, "%s.csv" % claim_id)))
+        v = {v.claim_id: v for v in claims.evaluate(ds)}[claim_id]
+        self.assertIn(v.verdict, (HOLDS, PART, NOT, NOT_MEASURED))
+        return v
+
+    def empty_verdict(self, claim_id):
+        """A CSV with environment rows and one unrelated case only."""
+        b = self.builder()
+        b.case("harness", "iteration_ns", 2.0, variant="native")
+        return self.verdict(b, claim_id)
+
+
+def sweep(b, poller, fixed, per_fd, fds=(10, 100, 1000, 10000), cv=0.02):
+    for n in fds:
+        b.case("fanin", "wait_ns", fixed + per_fd * n, cv, poller=poller, fds=n, active=1,
+               writes=1, position="spread", timeout="blocking", transport="unix")
+
+
+class C1(VerdictCase):
+    def test_holds(self):
+        b = self.builder()
+        sweep(b, "select", 2000, 100)
+        sweep(b, "poll", 1500, 95)
+        sweep(b, "epoll", 600, 0.001)
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, HOLDS)
+        self.assertIn("poll 95 ns/fd", v.measured)   # the fitted per-fd cost
+        self.assertIn("select 100 ns/fd", v.measured)
+        self.assertTrue(v.rows.startswith("C1.csv lines"))
+
+    def test_does_not_hold(self):
+        b = self.builder()
+        sweep(b, "poll", 5000, 0.0)       # flat
+        sweep(b, "epoll", 600, 50.0)      # linear
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, NOT)
+
+    def test_holds_only_in_part(self):
+        b = self.builder()
+        sweep(b, "poll", 1500, 95)
+        sweep(b, "epoll", 600, 5.0)       # 600 ns -> 50.6 us: grows
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("holds for poll O(n); not for epoll O(1)", v.summary)
+
+    def test_not_measured(self):
+        v = self.empty_verdict("C1")
+        self.assertEqual(v.verdict, NOT_MEASURED)
+        self.assertIn("no fanin wait_ns", v.detail)
+
+    def test_sweep_too_short_is_not_measured(self):
+        b = self.builder()
+        sweep(b, "poll", 1500, 95, fds=(100, 200))
+        sweep(b, "epoll", 600, 0.0, fds=(100, 200))
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, NOT_MEASURED)
+        self.assertIn("too short", v.detail)
+
+    def test_only_one_half_measured(self):
+        b = self.builder()
+        sweep(b, "epoll", 600, 0.0)
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, HOLDS)
+        self.assertIn("not measured in this CSV: select O(n), poll O(n)", v.summary)
+
+
+def memory(b, variant, n, vsz, rss, kernel, stack=None, alloc="pthread", touch=0):
+    c = dict(variant=variant, units=n, stack_bytes=stack or "", stack_alloc=alloc,
+             touch_bytes=touch)
+    b.case("memory", "vsz_per_unit_bytes", vsz, 0.01, **c)
+    b.case("memory", "rss_per_unit_bytes", rss, 0.02, **c)
+    b.case("memory", "kernel_per_unit_bytes", kernel, 0.02, **c)
+
+
+class C2(VerdictCase):
+    def test_true_of_virtual_size_only(self):
+        b = self.builder()
+        for n in (100, 1000):
+            memory(b, "thread", n, 8 * MiB + 4 * KiB, 8 * KiB, 24 * KiB, 8 * MiB)
+            memory(b, "coroutine", n, 16 * KiB, 4 * KiB, 100, 16 * KiB, "pool", 4096)
+        v = self.verdict(b, "C2")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("holds for 8 MB of virtual size, a few KB per coroutine; not for 8 MB "
+                      "of resident + kernel memory", v.summary)
+        self.assertIn("virtual 8.0 MiB", v.measured)
+        self.assertIn("resident 8.0 KiB", v.measured)
+        self.assertIn("kernel 24 KiB", v.measured)
+
+    def test_holds(self):
+        b = self.builder()
+        memory(b, "thread", 1000, 8 * MiB, 6 * MiB, 2 * MiB, 8 * MiB)
+        memory(b, "coroutine", 1000, 8 * KiB, 4 * KiB, 0, 8 * KiB, "pool")
+        self.assertEqual(self.verdict(b, "C2").verdict, HOLDS)
+
+    def test_does_not_hold(self):
+        b = self.builder()
+        memory(b, "thread", 1000, 72 * MiB, 30 * KiB, 24 * KiB, 8 * MiB)  # arena per thread
+        memory(b, "coroutine", 1000, 256 * KiB, 128 * KiB, 0, 256 * KiB, "pool", 128 * KiB)
+        self.assertEqual(self.verdict(b, "C2").verdict, NOT)
+
+    def test_not_measured(self):
+        self.assertEqual(self.empty_verdict("C2").verdict, NOT_MEASURED)
+
+
+class C3(VerdictCase):
+    def test_holds_only_in_part_and_says_virtual(self):
+        b = self.builder()
+        for n in (1000, 10000):
+            memory(b, "thread", n, 8 * MiB, 8 * KiB, 24 * KiB, 8 * MiB)
+        for n in (10000, 100000):
+            memory(b, "coroutine", n, 16 * KiB, 4 * KiB, 40, 16 * KiB, "pool", 4096)
+        v = self.verdict(b, "C3")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("10,000 threads ≈ 80 GB: of virtual size only (78 GiB)", v.detail)
+        self.assertIn("holds for 100K coroutines", v.summary)
+
+    def test_limit_makes_it_not_measured(self):
+        b = self.builder()
+        memory(b, "thread", 1000, 8 * MiB, 8 * KiB, 24 * KiB, 8 * MiB)
+        b.limit("memory", "units_reached", 4700, "pthread_create: EAGAIN at threads-max",
+                variant="thread", units=10000, stack_bytes=8 * MiB, stack_alloc="pthread")
+        v = self.verdict(b, "C3")
+        self.assertEqual(v.verdict, NOT)  # 1,000 threads: virtual only; the rest not measured
+        self.assertIn("the sweep stopped at 4,700 threads (pthread_create: EAGAIN", v.detail)
+        self.assertIn("not measured in this CSV: 10,000 threads ≈ 80 GB", v.summary)
+
+    def test_never_extrapolated(self):
+        b = self.builder()
+        memory(b, "coroutine", 1000, 16 * KiB, 10 * KiB, 0, 16 * KiB, "pool")
+        v = self.verdict(b, "C3")
+        self.assertEqual(v.verdict, NOT_MEASURED)
+
+    def test_holds(self):
+        b = self.builder()
+        for n in (1000, 10000):
+            memory(b, "thread", n, 8 * MiB, 7 * MiB, 1 * MiB, 8 * MiB)
+        memory(b, "coroutine", 10000, 16 * KiB, 10 * KiB, 0, 16 * KiB, "pool")
+        memory(b, "coroutine", 100000, 16 * KiB, 4 * KiB, 0, 16 * KiB, "pool")
+        self.assertEqual(self.verdict(b, "C3").verdict, HOLDS)
+
+
+class C4(VerdictCase):
+    def spawn(self, thread_ns=None, coro_ns=None):
+        b = self.builder()
+        if thread_ns:
+            b.case("spawn", "create_ns", thread_ns, 0.05, variant="thread",
+                   stack_bytes=8 * MiB, stack_alloc="pthread")
+        if coro_ns:
+            b.case("spawn", "create_ns", coro_ns, 0.05, variant="coroutine",
+                   stack_bytes=16 * KiB, stack_alloc="pool")
+        return b
+
+    def test_threads_in_a_quarter_second_is_not_seconds(self):
+        v = self.verdict(self.spawn(25000, 50), "C4")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("10,000 threads take 250 ms (25 µs each), under a second", v.detail)
+
+    def test_holds(self):
+        self.assertEqual(self.verdict(self.spawn(150000, 50), "C4").verdict, HOLDS)
+
+    def test_does_not_hold(self):
+        self.assertEqual(self.verdict(self.spawn(20000, 50000), "C4").verdict, NOT)
+
+    def test_not_measured(self):
+        self.assertEqual(self.empty_verdict("C4").verdict, NOT_MEASURED)
+
+
+class C5(VerdictCase):
+    def switch(self, b, mech, place, ns, ratio=None):
+        b.case("ctxswitch", "switch_ns", ns, 0.03, variant=mech, placement=place, units=2)
+        if ratio is not None:
+            b.case("ctxswitch", "switches_counted_ratio", ratio, 0.01, variant=mech,
+                   placement=place, units=2)
+
+    def test_by_placement(self):
+        b = self.builder()
+        self.switch(b, "futex", "same-pu", 2600, 1.0)
+        self.switch(b, "futex", "same-l3", 30000, 1.01)
+        self.switch(b, "coro-ucontext", "same-pu", 120)
+        v = self.verdict(b, "C5")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("holds for kernel switch same-pu, user switch coro-ucontext; not for "
+                      "kernel switch same-l3", v.summary)
+        self.assertIn("futex same-l3 30 µs", v.measured)
+
+    def test_unverified_rows_are_left_out(self):
+        b = self.builder()
+        self.switch(b, "futex", "same-pu", 2600, 1.0)
+        self.switch(b, "yield", "same-l3", 150, 0.04)   # the switches did not happen
+        self.switch(b, "coro-asm", "same-pu", 90)
+        v = self.verdict(b, "C5")
+        self.assertEqual(v.verdict, HOLDS)
+        self.assertIn("yield/same-l3 left out: getrusage counted 0.04", v.detail)
+        self.assertIn("not measured in this CSV: kernel switch same-l3", v.summary)
+
+    def test_does_not_hold(self):
+        b = self.builder()
+        self.switch(b, "futex", "same-pu", 45000, 1.0)
+        self.switch(b, "coro-asm", "same-pu", 8)
+        self.assertEqual(self.verdict(b, "C5").verdict, NOT)
+
+    def test_not_measured(self):
+        self.assertEqual(self.empty_verdict("C5").verdict, NOT_MEASURED)
+
+
+class C6C7C8(VerdictCase):
+    def test_c6_c8_not_measured_with_why(self):
+        for cid in ("C6", "C8"):
+            v = self.empty_verdict(cid)
+            self.assertEqual(v.verdict, NOT_MEASURED)
+            self.assertIn("docs/csv.md has no metric for it yet", v.detail)
+
+    def test_c7_churn(self):
+        b = self.builder()
+        b.case("spawn", "spawn_per_s", 200e3, 0.05, variant="coroutine", stack_bytes=16 * KiB,
+               stack_alloc="pool")
+        v = self.verdict(b, "C7")
+        self.assertEqual(v.verdict, HOLDS)
+        self.assertIn("not measured in this CSV: p95", v.summary)
+        b = self.builder()
+        b.case("spawn", "spawn_per_s", 6e6, 0.05, variant="coroutine", stack_bytes=16 * KiB,
+               stack_alloc="pool")
+        v = self.verdict(b, "C7")
+        self.assertEqual(v.verdict, NOT)
+        self.assertIn("6.0 M tasks/s", v.detail)
+        self.assertEqual(self.empty_verdict("C7").verdict, NOT_MEASURED)
+
+
+class C9(VerdictCase):
+    def pair(self, peer_ns, native_ns=600.0, cv=0.01):
+        b = self.builder()
+        for n in (10, 1000, 10000):
+            for p, v in (("epoll", native_ns), ("libuv", peer_ns)):
+                b.case("fanin", "event_ns", v, cv, poller=p, fds=n, active=1, writes=1,
+                       position="spread", timeout="blocking", transport="unix")
+        return b
+
+    def test_overhead_but_not_the_seeds_size(self):
+        v = self.verdict(self.pair(780.0), "C9")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("holds for libuv overhead; not for of the seeds' size", v.summary)
+        self.assertIn("libuv +180 ns per event (1.30x epoll", v.measured)
+
+    def test_no_overhead(self):
+        self.assertEqual(self.verdict(self.pair(603.0), "C9").verdict, NOT)
+
+    def test_overhead_of_the_seeds_size(self):
+        self.assertEqual(self.verdict(self.pair(2400.0), "C9").verdict, HOLDS)
+
+    def test_not_measured(self):
+        v = self.empty_verdict("C9")
+        self.assertEqual(v.verdict, NOT_MEASURED)
+        self.assertIn("no peer rows", v.detail)
+
+
+class ClaimsMarkdown(TempDirCase):
+    def test_a_row_per_claim_with_thresholds(self):
+        ds = load(make_synthetic().write(os.path.join(self.tmp, "s.csv")))
+        text = claims.to_markdown(claims.evaluate(ds), ds)
+        rows = claims_rows(text)
+        self.assertEqual(sorted(rows), ["C%d" % i for i in range(1, 10)])
+        self.assertEqual(rows["C2"], PART)
+        self.assertEqual(rows["C6"], NOT_MEASURED)
+        for rule in claims.RULES.values():
+            self.assertIn(rule, text)
+        self.assertIn("Synthetic CPU", text)   # the environment
+        self.assertIn("≈210k tasks/s", text)   # the seed's own figures
+
+    def test_every_claim_not_measured_on_an_env_only_csv(self):
+        b = CsvBuilder()
+        standard_env(b)
+        b.case("harness", "iteration_ns", 2.0, variant="native")
+        b.complete()
+        ds = load(b.write(os.path.join(self.tmp, "e.csv")))
+        rows = claims_rows(claims.to_markdown(claims.evaluate(ds), ds))
+        self.assertEqual(set(rows.values()), {NOT_MEASURED})
+        self.assertEqual(len(rows), 9)
+
+
+if __name__ == "__main__":
+    unittest.main()
