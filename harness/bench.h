@@ -92,8 +92,19 @@ struct bench_case {
 /* Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO). */
 int64_t bench_now_ns(void);
 
-/* A counter for this repetition: becomes its own metric in the CSV. */
+/* A counter for this repetition: becomes its own metric in the CSV, with `value` as given. */
 void bench_counter(struct bench_state *st, const char *metric, double value, const char *unit);
+
+enum bench_counter_kind {
+    BENCH_COUNT_VALUE = 0, /* as given */
+    BENCH_COUNT_RATE = 1,  /* value / measured seconds of the repetition (manual or real time,
+                              never CPU time): events per second */
+    BENCH_COUNT_AVG = 2,   /* value / iterations of the repetition: per operation */
+};
+/* Adds `value` to a counter of this repetition; the total is turned into a rate or an
+ * average when the repetition ends. Call it as often as convenient (per batch, per op). */
+void bench_counter_add(struct bench_state *st, const char *metric, double value,
+                       const char *unit, enum bench_counter_kind kind);
 /* One per-operation latency sample for the primary metric's p99 (after metric_scale). */
 void bench_sample(struct bench_state *st, double ns);
 /* Ends the case as failed (a count that did not verify, a syscall that failed). The harness

@@ -41,6 +41,14 @@ struct bench_state {
     bench_case *c;
     std::vector<double> samples;
     bool failed;
+    double measured_ns; /* what this repetition timed: the body's returns, or GB's clock */
+    uint64_t iterations;
+    struct Accumulated {
+        double total;
+        std::string unit;
+        bench_counter_kind kind;
+    };
+    std::map<std::string, Accumulated> accumulated; /* bench_counter_add */
 };
 
 namespace {
@@ -93,7 +101,7 @@ class MuxReporter : public benchmark::BenchmarkReporter {
             if (r.run_type != Run::RT_Iteration || !res_)
                 continue;
             if (r.error_occurred) {
-                if (res_->outcome != CASE_LIMIT) {
+                if (res_->outcome == CASE_OK) {
                     res_->outcome = g_signals.limit ? CASE_LIMIT : CASE_ERROR;
                     res_->limit_reached = g_signals.reached;
                     snprintf(res_->message, sizeof res_->message, "%s",
@@ -175,21 +183,35 @@ MuxReporter *g_reporter;
 
 void run_case_body(benchmark::State &gs, bench_case *c)
 {
-    bench_state st{&gs, c, {}, false};
+    bench_state st{&gs, c, {}, false, 0, 0, {}};
     if (c->run_start)
         c->run_start(c, &st);
     const uint64_t batch = c->batch ? c->batch : 1;
+    const int64_t started = bench_now_ns();
     while (gs.KeepRunningBatch((benchmark::IterationCount)batch)) {
         if (st.failed)
             continue; /* the loop ends by itself after SkipWithError */
         double ns = c->body(c, &st, batch);
-        if (c->timing == BENCH_TIME_MANUAL && !st.failed)
+        st.iterations += batch;
+        if (c->timing == BENCH_TIME_MANUAL && !st.failed) {
             gs.SetIterationTime(ns * 1e-9);
+            st.measured_ns += ns;
+        }
     }
+    if (c->timing != BENCH_TIME_MANUAL)
+        st.measured_ns = (double)(bench_now_ns() - started);
     if (st.failed)
         return;
     if (c->run_end)
         c->run_end(c, &st);
+    for (const auto &kv : st.accumulated) {
+        double v = kv.second.total;
+        if (kv.second.kind == BENCH_COUNT_RATE)
+            v = st.measured_ns > 0 ? v / (st.measured_ns * 1e-9) : 0;
+        else if (kv.second.kind == BENCH_COUNT_AVG)
+            v = st.iterations ? v / (double)st.iterations : 0;
+        bench_counter(&st, kv.first.c_str(), v, kv.second.unit.c_str());
+    }
     if (!st.failed && !st.samples.empty() && c->metric) {
         double scale = c->metric_scale > 0 ? c->metric_scale : 1.0;
         std::string name = std::string(c->metric) + P99_SUFFIX;
@@ -230,6 +252,15 @@ void bench_counter(struct bench_state *st, const char *metric, double value, con
     g_units[metric] = unit ? unit : "";
 }
 
+void bench_counter_add(struct bench_state *st, const char *metric, double value,
+                       const char *unit, enum bench_counter_kind kind)
+{
+    auto &a = st->accumulated[metric];
+    a.total += value;
+    a.unit = unit ? unit : "";
+    a.kind = kind;
+}
+
 void bench_sample(struct bench_state *st, double ns) { st->samples.push_back(ns); }
 
 static void fail_with(struct bench_state *st, bool limit, double reached, const char *fmt,
@@ -240,9 +271,11 @@ static void fail_with(struct bench_state *st, bool limit, double reached, const 
     if (st->failed)
         return;
     st->failed = true;
-    g_signals.limit = limit;
-    g_signals.reached = reached;
-    g_signals.message = msg;
+    if (g_signals.message.empty()) { /* the first failure of the case is the one reported */
+        g_signals.limit = limit;
+        g_signals.reached = reached;
+        g_signals.message = msg;
+    }
     st->gb->SkipWithError(msg);
 }
 

@@ -18,6 +18,7 @@
 #include "csv.h"
 #include "params.h"
 #include "placement.h"
+#include "shim.h"
 #include "stats.h"
 #include "testutil.h"
 #include "workload.h"
@@ -260,6 +261,109 @@ static void t_placement_binds_and_verifies(void)
     CHECK(strstr(text, "same-pu") && strstr(text, "unpinned"));
 }
 
+/* ---- the shim, with a synthetic body: time is what the body says, so the numbers are exact */
+
+struct synthetic {
+    int fail_after;  /* calls before bench_fail (0: never) */
+    int limit_after; /* calls before bench_limit (0: never) */
+    int calls;
+};
+
+static double synthetic_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
+{
+    struct synthetic *sy = c->ctx;
+    sy->calls++;
+    if (sy->fail_after && sy->calls >= sy->fail_after) {
+        bench_fail(st, "synthetic failure after %d calls", sy->calls);
+        return 0;
+    }
+    if (sy->limit_after && sy->calls >= sy->limit_after) {
+        bench_limit(st, 42, "synthetic limit");
+        return 0;
+    }
+    for (uint64_t i = 0; i < iters; i++)
+        bench_sample(st, (i % 50 == 49) ? 5000 : 1000); /* 2% slow ops */
+    bench_counter_add(st, "events", (double)iters, "per_s", BENCH_COUNT_RATE);
+    bench_counter_add(st, "per_op", 2.0 * (double)iters, "count", BENCH_COUNT_AVG);
+    return 1000.0 * (double)iters; /* 1 us per iteration */
+}
+
+static void synthetic_run_end(struct bench_case *c, struct bench_state *st)
+{
+    (void)c;
+    bench_counter(st, "fixed", 7, "count");
+}
+
+static int shim_ready(void)
+{
+    static int done;
+    if (!done) {
+        int argc = 1;
+        char *argv[] = {"test_harness", NULL};
+        char err[128];
+        if (shim_init(&argc, argv, err, sizeof err) < 0)
+            return -1;
+        done = 1;
+    }
+    return 0;
+}
+
+static double value_of(const struct case_result *r, int rep, const char *metric)
+{
+    for (int k = 0; k < r->reps[rep].nvalues; k++)
+        if (strcmp(r->reps[rep].values[k].metric, metric) == 0)
+            return r->reps[rep].values[k].value;
+    return NAN;
+}
+
+static void t_shim_counters_and_time(void)
+{
+    CHECK_EQ(shim_ready(), 0);
+    struct synthetic sy = {0};
+    struct bench_case c = {.metric = "op_ns", .metric_scale = 0.5, .batch = 100,
+                           .iterations = 1000, .body = synthetic_body,
+                           .run_end = synthetic_run_end, .ctx = &sy};
+    snprintf(c.name, sizeof c.name, "test/synthetic");
+    struct shim_config cfg = {.repetitions = 3, .min_time_s = 0.001};
+    struct case_result res = {0};
+    shim_run_case(&c, &cfg, &res);
+    CHECK_EQ(res.outcome, CASE_OK);
+    CHECK_EQ(res.nreps, 3);
+    for (int r = 0; r < res.nreps; r++) {
+        CHECK_EQ(res.reps[r].iterations, 1000);
+        CHECK(near(value_of(&res, r, "op_ns"), 500));      /* 1 us x scale 0.5 */
+        CHECK(near(value_of(&res, r, "events"), 1e6));     /* 1000 in 1 ms */
+        CHECK(near(value_of(&res, r, "per_op"), 2));
+        CHECK(near(value_of(&res, r, "fixed"), 7));
+        CHECK(near(value_of(&res, r, "op_ns@p99"), 2500)); /* the slow 2%, scaled */
+    }
+    case_result_free(&res);
+}
+
+static void t_shim_fail_and_limit(void)
+{
+    CHECK_EQ(shim_ready(), 0);
+    struct synthetic sy = {.fail_after = 3};
+    struct bench_case c = {.metric = "op_ns", .batch = 10, .iterations = 100,
+                           .body = synthetic_body, .ctx = &sy};
+    snprintf(c.name, sizeof c.name, "test/failing");
+    struct shim_config cfg = {.repetitions = 2, .min_time_s = 0.001};
+    struct case_result res = {0};
+    shim_run_case(&c, &cfg, &res);
+    CHECK_EQ(res.outcome, CASE_ERROR);
+    CHECK(strstr(res.message, "synthetic failure after 3 calls"));
+    case_result_free(&res);
+
+    struct synthetic lim = {.limit_after = 2};
+    c.ctx = &lim;
+    snprintf(c.name, sizeof c.name, "test/limited");
+    shim_run_case(&c, &cfg, &res);
+    CHECK_EQ(res.outcome, CASE_LIMIT);
+    CHECK(near(res.limit_reached, 42));
+    CHECK(strstr(res.message, "synthetic limit"));
+    case_result_free(&res);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -274,6 +378,8 @@ static const struct {
     {"case_names", t_case_names},
     {"placement_resolves", t_placement_resolves},
     {"placement_binds_and_verifies", t_placement_binds_and_verifies},
+    {"shim_counters_and_time", t_shim_counters_and_time},
+    {"shim_fail_and_limit", t_shim_fail_and_limit},
 };
 
 int main(int argc, char **argv)
