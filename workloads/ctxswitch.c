@@ -363,7 +363,7 @@ static void coroutine_loop(void *arg)
     }
 }
 
-#if MUX_CORO_HAVE_ASM
+#if MUX_CORO_HAVE_ASM && !CTX_ASAN
 static void raw_loop(void *arg)
 {
     struct coro_pingpong *cp = arg;
