@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -74,4 +75,16 @@ void t_print_kernel(const char *prog)
     struct utsname u;
     if (uname(&u) == 0)
         fprintf(stderr, "%s: kernel %s %s\n", prog, u.release, u.machine);
+}
+
+void t_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("SKIP: ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    exit(T_SKIP);
 }

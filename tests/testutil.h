@@ -44,5 +44,7 @@ void t_socketpair(int sv[2]);
 long t_raise_nofile(void);
 /* Prints the kernel release once, as liburing's tests do. */
 void t_print_kernel(const char *prog);
+/* Ends the test as skipped (exit 77) with the reason on stdout. */
+void t_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif
