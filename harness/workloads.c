@@ -8,9 +8,11 @@
 #include "workload.h"
 
 extern const struct workload harness_workload;
+extern const struct workload fanin_workload; /* workloads/fanin.c */
 
 static const struct workload *const table[] = {
     &harness_workload,
+    &fanin_workload,
 };
 
 size_t workload_count(void) { return sizeof table / sizeof table[0]; }

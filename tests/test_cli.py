@@ -159,7 +159,10 @@ def validate_csv(path, expect_complete=True):
             check(r["stat"] in STATS, f"{where}: stat '{r['stat']}'")
             check(r["value"] != "", f"{where}: empty value")
             float(r["value"])
-            check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
+            if r["status"] == "ok":
+                check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
+            else:  # derived from other rows' medians (a fit): the note says from what
+                check(r["stat"] == "median" and r["note"] != "", f"{where}: derived row")
         elif r["status"] in ("skipped", "error"):
             check(r["note"] != "", f"{where}: a {r['status']} row without a reason")
         elif r["status"] == "limit":
