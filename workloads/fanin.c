@@ -151,8 +151,9 @@ static int take_events(struct fanin_case *fc, int n, char *err, size_t len)
             return -1;
         }
         if (fc->want[idx] != fc->wave) {
-            snprintf(err, len, "fd %d was reported ready but nothing was written to it in this "
-                     "wave (events delivered must equal fds made ready)", e->fd);
+            if (pool_check_helper(err, len) == 0) /* else every fd hung up: say why */
+                snprintf(err, len, "fd %d was reported ready but nothing was written to it in "
+                         "this wave (events delivered must equal fds made ready)", e->fd);
             return -1;
         }
         if (fc->got[idx] == fc->wave) {
@@ -169,8 +170,10 @@ static int take_events(struct fanin_case *fc, int n, char *err, size_t len)
         char buf[64];
         ssize_t r = read(e->fd, buf, sizeof buf);
         if (r <= 0) {
-            snprintf(err, len, "fd %d was reported readable but read() returned %zd (%s)", e->fd,
-                     r, r < 0 ? strerror(errno) : "end of file");
+            int read_err = errno;
+            if (pool_check_helper(err, len) == 0)
+                snprintf(err, len, "fd %d was reported readable but read() returned %zd (%s)",
+                         e->fd, r, r < 0 ? strerror(read_err) : "end of file");
             return -1;
         }
         int rc;
@@ -400,14 +403,15 @@ static int fanin_setup(struct bench_case *c, char *msg, size_t len)
     fc->expected = fc->delivered = fc->pos = fc->round_left = 0;
     if (pool_set_active(fc->active_idx, fc->active, msg, len) < 0)
         goto failed;
-    /* Calibration, also the warm-up: a few waves, then the wall time of at least 2 ms of them. */
+    /* Calibration, also the warm-up: three rounds, then the wall time of 16 waits (at least 4,
+     * and no more than 20 ms of them). */
     int64_t ns, t0 = 0;
     int waits = 0;
-    for (int i = 0; i < 3 * fc->writes / fc->active + 3; i++)
+    for (int i = 0; i < 3 * ((fc->writes + fc->active - 1) / fc->active); i++)
         if (step(fc, 0, &ns, msg, len) < 0 || finish_wave(fc, msg, len) < 0)
             goto failed;
     t0 = bench_now_ns();
-    while (waits < 8 || (bench_now_ns() - t0 < 2000000 && waits < 1000)) {
+    while (waits < 4 || (waits < 16 && bench_now_ns() - t0 < 20000000)) {
         if (step(fc, 0, &ns, msg, len) < 0)
             goto failed;
         waits++;

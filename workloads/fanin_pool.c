@@ -28,8 +28,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,9 +61,14 @@ static struct {
     struct pool pub;
     int cap;               /* of pub.fds */
     int ctl;               /* our end of the control channel, -1 without a helper */
-    _Atomic pid_t helper;  /* 0 without a helper */
     int broken;            /* the helper died: the pairs are half-closed */
-} g = {.pub = {.transport = -1}, .ctl = -1};
+    /* The helper's pid (0: none) and whether the process is going away. Taken by the thread
+     * that forks or reaps the helper and by the signal thread (pool_kill_helper), so a run
+     * interrupted while a helper is being started or reaped leaves no child behind. */
+    pthread_mutex_t lock;
+    pid_t helper;
+    int exiting;
+} g = {.pub = {.transport = -1}, .ctl = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- the helper process ------------------------------------------------------------------- */
 
@@ -242,35 +247,66 @@ __attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long ca
 
 /* ---- the parent's side --------------------------------------------------------------------- */
 
-static void reap_helper(void)
+/* Kills and reaps the helper, if any; with `exiting`, no helper can be started afterwards. */
+static void stop_helper(int exiting)
 {
-    pid_t pid = atomic_exchange(&g.helper, 0);
+    pthread_mutex_lock(&g.lock);
+    g.exiting |= exiting;
+    pid_t pid = g.helper;
+    g.helper = 0;
     if (pid > 0) {
         kill(pid, SIGKILL); /* it holds nothing that needs a clean exit */
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    pthread_mutex_unlock(&g.lock);
+}
+
+static void reap_helper(void)
+{
+    stop_helper(0);
     if (g.ctl >= 0)
         close(g.ctl);
     g.ctl = -1;
 }
 
-void pool_kill_helper(void)
+void pool_kill_helper(void) { stop_helper(1); }
+
+pid_t pool_helper_pid(void)
 {
-    pid_t pid = atomic_exchange(&g.helper, 0);
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
+    pthread_mutex_lock(&g.lock);
+    pid_t pid = g.helper;
+    pthread_mutex_unlock(&g.lock);
+    return pid;
 }
 
-pid_t pool_helper_pid(void) { return atomic_load(&g.helper); }
+int pool_check_helper(char *msg, size_t len)
+{
+    int status = 0;
+    pthread_mutex_lock(&g.lock);
+    pid_t pid = g.helper;
+    int dead = pid > 0 && waitpid(pid, &status, WNOHANG) == pid;
+    if (dead)
+        g.helper = 0;
+    pthread_mutex_unlock(&g.lock);
+    if (!dead)
+        return 0;
+    if (WIFSIGNALED(status))
+        snprintf(msg, len, "the fanin helper process (pid %d) died, killed by signal %d (%s); "
+                 "it was reaped and its socket ends hung up", (int)pid, WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(msg, len, "the fanin helper process (pid %d) exited with status %d; it was "
+                 "reaped and its socket ends hung up", (int)pid, WEXITSTATUS(status));
+    reap_helper();
+    g.broken = 1;
+    return -EPIPE;
+}
 
 static int helper_failed(int err, const char *what, char *msg, size_t len)
 {
     snprintf(msg, len, "the fanin helper process (pid %d) %s: %s; it was killed and reaped",
-             (int)atomic_load(&g.helper), what,
+             (int)pool_helper_pid(), what,
              err ? strerror(err) : "it closed the control channel (it died)");
     reap_helper();
     g.broken = 1;
@@ -287,12 +323,17 @@ static int helper_start(char *msg, size_t len)
     }
     long cap = pool_nofile_limit(NULL);
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pthread_mutex_lock(&g.lock);
+    pid_t pid = g.exiting ? -1 : fork();
+    int err = g.exiting ? EINTR : errno;
+    if (pid > 0)
+        g.helper = pid;
+    pthread_mutex_unlock(&g.lock);
     if (pid < 0) {
-        int err = errno;
         close(sv[0]);
         close(sv[1]);
-        snprintf(msg, len, "fork of the fanin helper: %s", strerror(err));
+        snprintf(msg, len, "fork of the fanin helper: %s",
+                 g.exiting ? "the run is being interrupted" : strerror(err));
         return -err;
     }
     if (pid == 0) {
@@ -303,7 +344,6 @@ static int helper_start(char *msg, size_t len)
     g.ctl = sv[0];
     struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
     setsockopt(g.ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    atomic_store(&g.helper, pid);
     return 0;
 }
 
@@ -461,7 +501,7 @@ int pool_ensure(int transport, int n, char *msg, size_t len)
         g.cap = n;
     }
     int rc;
-    if (atomic_load(&g.helper) == 0 && (rc = helper_start(msg, len)) < 0)
+    if (g.ctl < 0 && (rc = helper_start(msg, len)) < 0)
         return rc;
     while (g.pub.count < n) {
         int want = n - g.pub.count < PASS_BATCH ? n - g.pub.count : PASS_BATCH;

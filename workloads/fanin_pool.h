@@ -54,6 +54,9 @@ int pool_set_active(const int *idx, int count, char *msg, size_t len);
  * and answers once all are written. 0, or -errno with msg (-EPIPE: the helper is gone). */
 int pool_wave(int start, int count, char *msg, size_t len);
 
+/* 0 while the helper lives; when it has died, reaps it, marks the pool broken and returns
+ * -EPIPE with msg saying how it ended (a case's fds then hang up all at once). */
+int pool_check_helper(char *msg, size_t len);
 /* Closes every pair, stops and reaps the helper. The pool can be built again afterwards. */
 void pool_destroy(void);
 /* From another thread, when the process is about to exit: SIGKILL the helper and reap it. */
