@@ -287,8 +287,10 @@ def interrupt():
     validate_csv(out)
 
 
-def main():
-    groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt}
+def main(groups=None, prefix="cli"):
+    """Runs GROUP from `groups` (test_fanin.py passes its own); returns the exit status."""
+    if groups is None:
+        groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt}
     if GROUP not in groups:
         print(f"unknown group {GROUP}; valid: {', '.join(groups)}", file=sys.stderr)
         return 2
@@ -296,7 +298,7 @@ def main():
         print(f"SKIP: {MUXBENCH} is not built", file=sys.stderr)
         return 77
     groups[GROUP]()
-    print(f"{'FAIL' if failures else 'PASS'} cli.{GROUP} ({len(failures)} failures)")
+    print(f"{'FAIL' if failures else 'PASS'} {prefix}.{GROUP} ({len(failures)} failures)")
     return 1 if failures else 0
 
 
