@@ -134,10 +134,14 @@ def quick_fit():
         if not check(set(fit) == FIT_METRICS, f"{poller}: fit rows {sorted(fit)}"):
             continue
         for r in fit.values():
-            check(r["fds"] == "" and r["active"] == "1" and r["transport"] == "unix",
-                  f"{poller}: the fit row's columns {r}")
+            check(r["fds"] == "" and r["active"] == "1" and r["transport"] == "unix"
+                  and r["placement"] != "", f"{poller}: the fit row's columns {r}")
             check("5 points" in r["note"] and "fds=1..10000" in r["note"],
                   f"{poller}: the fit says what it fitted: {r['note']}")
+        placed = {r["placement"] for r in mine if r["status"] == "ok"}
+        notes = {r["note"] for r in mine if r["status"] == "ok"}
+        check(len(placed) == 1 and all("bound to cpu" in n or "unpinned" in n for n in notes),
+              f"{poller}: one placement, and the note says where the threads ran: {notes}")
         r2 = float(fit["wait_fit_r2"]["value"])
         check(r2 <= 1.0, f"{poller}: R² {r2} above 1")
         if poller == "select":
@@ -145,6 +149,17 @@ def quick_fit():
             check(slope > 0, f"select: per-fd slope {slope} is not positive")
             check(r2 > 0.9, f"select: R² {r2}: wait_ns should grow with fds")
     print(f"quick fanin run in {took:.1f} s: {len(rows)} rows in {out}")
+    # A placement the machine lacks is a skip with the reason, never a run elsewhere.
+    listing = run(["list"]).stdout
+    missing = [pl for pl in ("cross-numa", "cross-l3", "smt-sibling")
+               if re.search(rf"^\s+{pl}\s+unavailable", listing, re.M)]
+    if missing:
+        p = run(["run", "--workload", "fanin", "--poller", "epoll", "--quick", "--set", "fds=10",
+                 "--set", f"placement={missing[0]}", "--out", out])
+        check(p.returncode == 3, f"placement={missing[0]}: exit {p.returncode} (nothing ran)")
+        skipped = [r for r in fanin_rows(out) if r["status"] == "skipped" and r["fds"] == "10"]
+        check(skipped and missing[0] in skipped[0]["note"],
+              f"placement={missing[0]}: a skipped row with the reason: {skipped}")
 
 
 # ---- the peer's skip ----------------------------------------------------------------------

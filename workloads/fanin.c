@@ -26,10 +26,12 @@
  *   events_per_wait  events a wait returned (A when a backend hands over a whole wave at once).
  *   idle_wait_ns     one zero-timeout wait over the N registered fds with none ready: K waits
  *                    timed as one region, divided by K.
- *   add_ns, del_ns   registering / removing one fd: the N adds (dels) timed as one region,
- *                    plus the first zero-timeout wait after them minus an idle one (the
- *                    "flush": libraries that defer the system call to their next loop run,
- *                    libev and libuv, pay it there; for the others it is ~0), divided by N.
+ *   add_ns, del_ns   registering / removing one fd, on a fresh poller of the same backend (so
+ *                    every add is a first one): the N adds (dels) timed as one region, plus the
+ *                    first zero-timeout wait after them minus an idle one (the "flush":
+ *                    libraries that defer the system call to their next loop run, libev and
+ *                    libuv, pay it there; for the others it is the first wait's cold start),
+ *                    divided by N.
  *   fit (derived)    per sweep, least squares of median wait_ns against fds: wait_ns_per_fd
  *                    (the slope: the answer to C1), wait_ns_fixed and wait_fit_r2.
  * One clock read brackets each timed region (~35 ns here: the harness workload's
@@ -62,6 +64,13 @@
  *     select it decides how far their scan must go.
  *  f) The pool, and the helper, are kept across cases (finish() ends them): building 20,000
  *     pairs for each case would cost more than the case.
+ *  g) `placement` binds this thread (thread 0) and the helper (thread 1). It matters: with the
+ *     helper on another core, a wait reads the cache lines the helper's writes dirtied there
+ *     (the socket, the epoll ready list), ~0.5 us more per epoll wait here than on one cpu,
+ *     and an unpinned run lands on either, from case to case. `auto` (the default) is two
+ *     cores sharing an L3 (events produced on another core), else what the machine has. With
+ *     the helper on another cpu this thread polls for its answer (up to 2 ms) instead of
+ *     sleeping, so each wait starts on a cpu that stayed awake, as in a busy event loop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,6 +81,7 @@
 #include <unistd.h>
 
 #include "fanin_pool.h"
+#include "placement.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -86,6 +96,8 @@ enum { POS_SPREAD, POS_FIRST, POS_LAST };
 struct fanin_case {
     const struct poller_ops *ops;
     int n, active, writes, position, transport, quick;
+    enum placement_id placement; /* thread 0: this one, thread 1: the helper */
+    int bound;                   /* this thread is bound to the placement's cpu */
     int64_t timeout_ns; /* -1 blocking, 0 zero */
     char group[200];
     /* set up */
@@ -231,14 +243,15 @@ static int finish_wave(struct fanin_case *fc, char *err, size_t len)
 
 /* ---- registration and idle waits ---------------------------------------------------------- */
 
-/* k zero-timeout waits timed as one region; each must return nothing (`registered` idle fds). */
-static int zero_waits(struct fanin_case *fc, int k, int registered, int64_t *ns, char *err,
-                      size_t len)
+/* k zero-timeout waits on p timed as one region; each must return nothing (`registered` idle
+ * fds). */
+static int zero_waits(struct fanin_case *fc, struct poller *p, int k, int registered, int64_t *ns,
+                      char *err, size_t len)
 {
     int bad = 0;
     int64_t t0 = bench_now_ns();
     for (int i = 0; i < k; i++)
-        bad |= poller_wait(fc->p, fc->out, fc->active, 0) != 0;
+        bad |= poller_wait(p, fc->out, fc->active, 0) != 0;
     *ns = bench_now_ns() - t0;
     if (bad) {
         snprintf(err, len, "a zero-timeout wait over %d idle fds returned events or failed",
@@ -248,11 +261,12 @@ static int zero_waits(struct fanin_case *fc, int k, int registered, int64_t *ns,
     return 0;
 }
 
-static int register_range(struct fanin_case *fc, int from, int to, int *failed_at)
+static int register_range(struct fanin_case *fc, struct poller *p, int from, int to,
+                          int *failed_at)
 {
     const struct pool *pl = pool_get();
     for (int i = from; i < to; i++) {
-        int rc = poller_add(fc->p, pl->fds[i], MUX_IN | fc->mode, TOKEN(i));
+        int rc = poller_add(p, pl->fds[i], MUX_IN | fc->mode, TOKEN(i));
         if (rc < 0) {
             *failed_at = i;
             return rc;
@@ -265,37 +279,55 @@ struct reg_figures {
     double add_ns, del_ns, idle_ns;
 };
 
-/* Removes and adds back the N fds (see the header: add_ns, del_ns, idle_wait_ns). */
+/* idle_wait_ns on the case's poller; add_ns and del_ns on a fresh poller of the same backend,
+ * so that every add is a first registration (no state a library kept from an earlier del, as
+ * libev keeps fds in its epoll set) and the measured poller is never disturbed. */
 static int measure_registration(struct fanin_case *fc, struct reg_figures *f, char *err,
                                 size_t len)
 {
     const struct pool *pl = pool_get();
     int k = 100000 / fc->n;
-    k = k < 4 ? 4 : k > 256 ? 256 : k;
-    int64_t t0 = bench_now_ns();
-    for (int i = 0; i < fc->n; i++) {
-        int rc = poller_del(fc->p, pl->fds[i]);
-        if (rc < 0) {
-            snprintf(err, len, "del of fd %d failed: %s", pl->fds[i], strerror(-rc));
-            return -1;
-        }
-    }
-    int64_t del = bench_now_ns() - t0, flush0, idle0, flush1, idle1;
-    if (zero_waits(fc, 1, 0, &flush0, err, len) < 0 || zero_waits(fc, k, 0, &idle0, err, len) < 0)
+    k = k < 8 ? 8 : k > 256 ? 256 : k;
+    int64_t idle = 0, add, del, flush1 = 0, idle1 = 0, flush0 = 0, idle0 = 0;
+    if (zero_waits(fc, fc->p, k, fc->n, &idle, err, len) < 0)
         return -1;
-    int at = 0;
-    t0 = bench_now_ns();
-    int rc = register_range(fc, 0, fc->n, &at);
-    int64_t add = bench_now_ns() - t0;
+    struct poller *q = NULL;
+    struct poller_cfg cfg = {.expected_fds = pl->idx_cap};
+    int rc = poller_create(fc->ops, &q, &cfg), at = 0;
+    if (rc < 0) {
+        snprintf(err, len, "a second %s poller (for add_ns, del_ns): %s", fc->ops->name,
+                 strerror(-rc));
+        return -1;
+    }
+    int64_t t0 = bench_now_ns();
+    rc = register_range(fc, q, 0, fc->n, &at);
+    add = bench_now_ns() - t0;
     if (rc < 0) {
         snprintf(err, len, "add of fd %d failed: %s", pl->fds[at], strerror(-rc));
+        for (int i = 0; i < at; i++)
+            poller_del(q, pl->fds[i]);
+        poller_destroy(q);
         return -1;
     }
-    if (zero_waits(fc, 1, fc->n, &flush1, err, len) < 0 ||
-        zero_waits(fc, k, fc->n, &idle1, err, len) < 0)
+    rc = zero_waits(fc, q, 1, fc->n, &flush1, err, len);
+    if (rc == 0)
+        rc = zero_waits(fc, q, k, fc->n, &idle1, err, len);
+    t0 = bench_now_ns();
+    for (int i = 0; i < fc->n; i++)
+        if (poller_del(q, pl->fds[i]) < 0 && rc == 0) {
+            snprintf(err, len, "del of fd %d failed", pl->fds[i]);
+            rc = -1;
+        }
+    del = bench_now_ns() - t0;
+    if (rc == 0)
+        rc = zero_waits(fc, q, 1, 0, &flush0, err, len);
+    if (rc == 0)
+        rc = zero_waits(fc, q, k, 0, &idle0, err, len);
+    poller_destroy(q);
+    if (rc < 0)
         return -1;
-    f->idle_ns = (double)idle1 / k;
-    f->add_ns = ((double)add + (double)flush1 - f->idle_ns) / fc->n;
+    f->idle_ns = (double)idle / k;
+    f->add_ns = ((double)add + (double)flush1 - (double)idle1 / k) / fc->n;
     f->del_ns = ((double)del + (double)flush0 - (double)idle0 / k) / fc->n;
     return 0;
 }
@@ -313,6 +345,9 @@ static void drain(const struct fanin_case *fc)
 
 static void release(struct fanin_case *fc)
 {
+    if (fc->bound)
+        placement_unbind_self();
+    fc->bound = 0;
     if (fc->p)
         poller_destroy(fc->p);
     fc->p = NULL;
@@ -347,6 +382,34 @@ static int skip_fd_limit(const struct fanin_case *fc, int max_fd, char *msg, siz
     return BENCH_SKIP;
 }
 
+/* Quirk g: binds this thread to the placement's first cpu and the helper to its second. */
+static int place(struct bench_case *c, struct fanin_case *fc, char *msg, size_t len)
+{
+    struct placement pl;
+    char why[256];
+    if (placement_resolve(fc->placement, &pl, why, sizeof why) < 0) {
+        snprintf(msg, len, "placement %s: %s", placement_name(fc->placement), why);
+        return BENCH_SKIP;
+    }
+    int apart = pl.cpu[0] >= 0 && pl.cpu[1] >= 0 && pl.cpu[0] != pl.cpu[1];
+    if (pool_pin_helper(pl.cpu[1], apart, msg, len) < 0)
+        return BENCH_ERROR;
+    int ran_on = -1, rc = placement_bind_self(&pl, 0, &ran_on);
+    fc->bound = pl.cpu[0] >= 0;
+    if (rc < 0) {
+        release(fc);
+        snprintf(msg, len, "binding the measuring thread to cpu %d (%s) failed: %s (it ran on "
+                 "cpu %d)", pl.cpu[0], placement_name(fc->placement), strerror(-rc), ran_on);
+        return BENCH_SKIP;
+    }
+    if (pl.cpu[0] >= 0)
+        snprintf(c->note, sizeof c->note, "measuring thread bound to cpu %d (verified), helper "
+                 "to cpu %d", ran_on, pl.cpu[1]);
+    else
+        snprintf(c->note, sizeof c->note, "unpinned: the scheduler placed both processes");
+    return BENCH_OK;
+}
+
 static int fanin_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct fanin_case *fc = c->ctx;
@@ -366,9 +429,12 @@ static int fanin_setup(struct bench_case *c, char *msg, size_t len)
         max_fd = pl->fds[i] > max_fd ? pl->fds[i] : max_fd;
     if (limit > 0 && max_fd >= limit)
         return skip_fd_limit(fc, max_fd, msg, len);
+    if ((rc = place(c, fc, msg, len)) != BENCH_OK)
+        return rc;
     drain(fc); /* bytes a failed case may have left */
     struct poller_cfg cfg = {.expected_fds = max_fd + 1};
     if ((rc = poller_create(fc->ops, &fc->p, &cfg)) < 0) {
+        release(fc);
         snprintf(msg, len, "creating the %s poller failed: %s", fc->ops->name, strerror(-rc));
         return (rc == -ENOSYS || rc == -EPERM) ? BENCH_SKIP : BENCH_ERROR;
     }
@@ -387,7 +453,7 @@ static int fanin_setup(struct bench_case *c, char *msg, size_t len)
                             : fc->position == POS_LAST ? fc->n - fc->active + i
                                                        : (int)((2LL * i + 1) * fc->n / (2LL * fc->active));
     int at = 0;
-    if ((rc = register_range(fc, 0, fc->n, &at)) < 0) {
+    if ((rc = register_range(fc, fc->p, 0, fc->n, &at)) < 0) {
         for (int i = 0; i < at; i++)
             poller_del(fc->p, pl->fds[i]);
         release(fc);
@@ -545,8 +611,22 @@ static const struct param_use params[] = {
     {.key = "position", .defaults = "spread"},
     {.key = "timeout", .defaults = "blocking"},
     {.key = "transport", .defaults = "unix"},
+    {.key = "placement", .defaults = "auto"}, /* quirk g */
     {0},
 };
+
+/* placement=auto: two cores sharing a cache if the machine has them, else what it has. */
+static const char *auto_placement(void)
+{
+    static const enum placement_id order[] = {PL_SAME_L3, PL_CROSS_L3, PL_SMT_SIBLING,
+                                              PL_SAME_PU};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        struct placement pl;
+        if (placement_resolve(order[i], &pl, NULL, 0) == 0)
+            return placement_name(order[i]);
+    }
+    return placement_name(PL_UNPINNED);
+}
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -603,24 +683,71 @@ static int limit_message(char *msg, size_t len, const char *what, long long want
 }
 
 static struct bench_case *add_case(struct plan *plan, const struct workload *w,
-                                   const struct poller_ops *poller, const char *const col[6])
+                                   const struct poller_ops *poller, const char *const col[7])
 {
     struct bench_case *c = plan_add(plan, w, poller);
     if (!c)
         return NULL;
-    static const enum param_col cols[6] = {COL_FDS,      COL_ACTIVE,  COL_WRITES,
-                                           COL_POSITION, COL_TIMEOUT, COL_TRANSPORT};
-    for (int i = 0; i < 6; i++)
+    static const enum param_col cols[7] = {COL_FDS,     COL_ACTIVE,    COL_WRITES,   COL_POSITION,
+                                           COL_TIMEOUT, COL_TRANSPORT, COL_PLACEMENT};
+    for (int i = 0; i < 7; i++)
         param_row_set(&c->id, cols[i], col[i]);
     bench_case_name(c);
     return c;
+}
+
+/* One sweep: a case per fds value (proto has everything else), then the fit over them. */
+static int plan_sweep(struct plan *plan, const struct workload *w, const struct fanin_case *proto,
+                      const char *id[7], const long long *fds, int nf)
+{
+    struct fanin_fit *fit = calloc(1, sizeof *fit);
+    if (!fit)
+        return -1;
+    for (int i = 0; i < nf; i++) {
+        char fcol[32];
+        snprintf(fcol, sizeof fcol, "%lld", fds[i]);
+        id[0] = fcol;
+        struct bench_case *c = add_case(plan, w, proto->ops, id);
+        struct fanin_case *fc = c ? malloc(sizeof *fc) : NULL;
+        if (!fc) {
+            free(fit);
+            return -1;
+        }
+        *fc = *proto;
+        fc->n = (int)fds[i];
+        c->ctx = fc;
+        c->free_ctx = fanin_free;
+        c->group = fc->group;
+        c->metric = "wait_ns";
+        c->timing = BENCH_TIME_MANUAL;
+        c->batch = 1;
+        c->setup = fanin_setup;
+        c->run_start = fanin_run_start;
+        c->body = fanin_body;
+        c->run_end = fanin_run_end;
+        c->teardown = fanin_teardown;
+        fit->points[fit->count++] = c;
+    }
+    /* The fit: outside the sweep's group, so a limit that stops the sweep still leaves the
+     * points that ran to be fitted. */
+    id[0] = "";
+    struct bench_case *c = add_case(plan, w, proto->ops, id);
+    if (!c) {
+        free(fit);
+        return -1;
+    }
+    c->ctx = fit;
+    c->free_ctx = free;
+    c->derive = fit_derive;
+    return 0;
 }
 
 static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                       const struct poller_ops *poller, char *msg, size_t len)
 {
     long long max_n = pool_max_pairs();
-    struct param_set act, wr, pos, tmo, tr;
+    struct param_set act, wr, pos, tmo, tr, plc;
+    run_values(o, w, "placement", &plc);
     run_values(o, w, "active", &act);
     run_values(o, w, "writes", &wr);
     run_values(o, w, "position", &pos);
@@ -647,77 +774,44 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
                 return EXIT_USAGE;
             }
     }
-    for (int t = 0; t < tr.count; t++)
-        for (int m = 0; m < tmo.count; m++)
-            for (int p = 0; p < pos.count; p++)
-                for (int a = 0; a < act.count; a++)
-                    for (int k = 0; k < wr.count; k++) {
-                        long long active = param_number(act.values[a]);
-                        long long writes = strcmp(wr.values[k], "auto") == 0
-                                               ? active
-                                               : param_number(wr.values[k]);
-                        long long fds[PARAM_MAX_VALUES + 8];
-                        int nf = sweep(o, w, active, max_n, fds, PARAM_MAX_VALUES + 8);
-                        char acol[32], wcol[32];
-                        snprintf(acol, sizeof acol, "%lld", active);
-                        snprintf(wcol, sizeof wcol, "%lld", writes);
-                        const char *col[6] = {"", acol, wcol, pos.values[p], tmo.values[m],
-                                              tr.values[t]};
-                        struct fanin_fit *fit = calloc(1, sizeof *fit);
-                        if (!fit)
-                            goto oom;
-                        for (int i = 0; i < nf; i++) {
-                            char fcol[32];
-                            snprintf(fcol, sizeof fcol, "%lld", fds[i]);
-                            col[0] = fcol;
-                            struct bench_case *c = add_case(plan, w, poller, col);
-                            struct fanin_case *fc = c ? calloc(1, sizeof *fc) : NULL;
-                            if (!fc) {
-                                free(fit);
-                                goto oom;
-                            }
-                            *fc = (struct fanin_case){
-                                .ops = poller, .n = (int)fds[i], .active = (int)active,
-                                .writes = (int)writes, .quick = o->quick,
-                                .position = strcmp(pos.values[p], "first") == 0  ? POS_FIRST
-                                            : strcmp(pos.values[p], "last") == 0 ? POS_LAST
-                                                                                 : POS_SPREAD,
-                                .transport = strcmp(tr.values[t], "tcp") == 0 ? POOL_TCP
-                                                                              : POOL_UNIX,
-                                .timeout_ns = strcmp(tmo.values[m], "zero") == 0 ? 0 : -1,
-                            };
-                            snprintf(fc->group, sizeof fc->group, "%s/%s/a%s/w%s/%s/%s/%s",
-                                     w->name, poller->name, acol, wcol, pos.values[p],
-                                     tmo.values[m], tr.values[t]);
-                            c->ctx = fc;
-                            c->free_ctx = fanin_free;
-                            c->group = fc->group;
-                            c->metric = "wait_ns";
-                            c->timing = BENCH_TIME_MANUAL;
-                            c->batch = 1;
-                            c->setup = fanin_setup;
-                            c->run_start = fanin_run_start;
-                            c->body = fanin_body;
-                            c->run_end = fanin_run_end;
-                            c->teardown = fanin_teardown;
-                            fit->points[fit->count++] = c;
-                        }
-                        /* The fit: outside the sweep's group, so a limit that stops the sweep
-                         * still leaves the points that ran to be fitted. */
-                        col[0] = "";
-                        struct bench_case *c = add_case(plan, w, poller, col);
-                        if (!c) {
-                            free(fit);
-                            goto oom;
-                        }
-                        c->ctx = fit;
-                        c->free_ctx = free;
-                        c->derive = fit_derive;
-                    }
+    /* Every combination of the other parameters is one sweep over fds (transport outermost,
+     * so the pool is rebuilt as rarely as possible). */
+    const struct param_set *dims[6] = {&tr, &tmo, &pos, &act, &wr, &plc};
+    int total = 1;
+    for (int d = 0; d < 6; d++)
+        total *= dims[d]->count;
+    for (int combo = 0; combo < total; combo++) {
+        const char *v[6];
+        for (int d = 5, rest = combo; d >= 0; d--) {
+            v[d] = dims[d]->values[rest % dims[d]->count];
+            rest /= dims[d]->count;
+        }
+        long long active = param_number(v[3]);
+        long long writes = strcmp(v[4], "auto") == 0 ? active : param_number(v[4]);
+        const char *placement = strcmp(v[5], "auto") == 0 ? auto_placement() : v[5];
+        char acol[32], wcol[32];
+        snprintf(acol, sizeof acol, "%lld", active);
+        snprintf(wcol, sizeof wcol, "%lld", writes);
+        const char *id[7] = {"", acol, wcol, v[2], v[1], v[0], placement};
+        struct fanin_case proto = {
+            .ops = poller, .active = (int)active, .writes = (int)writes, .quick = o->quick,
+            .position = strcmp(v[2], "first") == 0 ? POS_FIRST
+                        : strcmp(v[2], "last") == 0 ? POS_LAST
+                                                     : POS_SPREAD,
+            .timeout_ns = strcmp(v[1], "zero") == 0 ? 0 : -1,
+            .transport = strcmp(v[0], "tcp") == 0 ? POOL_TCP : POOL_UNIX,
+            .placement = (enum placement_id)placement_lookup(placement),
+        };
+        snprintf(proto.group, sizeof proto.group, "%s/%s/a%s/w%s/%s/%s/%s/%s", w->name,
+                 poller->name, acol, wcol, v[2], v[1], v[0], placement);
+        long long fds[PARAM_MAX_VALUES + 8];
+        int nf = sweep(o, w, active, max_n, fds, PARAM_MAX_VALUES + 8);
+        if (plan_sweep(plan, w, &proto, id, fds, nf) < 0) {
+            snprintf(msg, len, "out of memory while planning fanin");
+            return 1;
+        }
+    }
     return 0;
-oom:
-    snprintf(msg, len, "out of memory while planning fanin");
-    return 1;
 }
 
 static void fanin_finish(void) { pool_destroy(); }

@@ -10,6 +10,7 @@
  *   H_ACTIVE    a = offset, b = count, c = total: part of the list of indices a wave writes
  *   H_WAVE      a = start, b = count: one byte to each of the next `count` active peers
  *   H_TRUNCATE  a = keep: close the peers from index `keep` on
+ *   H_PIN       a = cpu + 1, or 0: bind the helper to that cpu, or let it run anywhere
  *
  * The reply is {err, value}: 0 or an errno, and the count the request is about. The parent
  * blocks on the reply with SO_RCVTIMEO of 10 s: a helper that is dead (EOF, EPIPE) or stuck
@@ -29,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,8 +47,9 @@
 #define PASS_BATCH 128     /* pairs per H_MAKE (SCM_RIGHTS passes up to 253 fds) */
 #define ACTIVE_CHUNK 4096  /* indices per H_ACTIVE */
 #define REPLY_TIMEOUT_S 10 /* a helper that does not answer in this time is declared stuck */
+#define SPIN_NS 2000000LL  /* how long the parent polls for a reply before it blocks */
 
-enum { H_MAKE = 1, H_ACTIVE, H_WAVE, H_TRUNCATE };
+enum { H_MAKE = 1, H_ACTIVE, H_WAVE, H_TRUNCATE, H_PIN };
 
 struct hmsg {
     uint32_t op, a, b, c;
@@ -62,6 +65,7 @@ static struct {
     int cap;               /* of pub.fds */
     int ctl;               /* our end of the control channel, -1 without a helper */
     int broken;            /* the helper died: the pairs are half-closed */
+    int spin;              /* poll for replies before blocking (pool_pin_helper) */
     /* The helper's pid (0: none) and whether the process is going away. Taken by the thread
      * that forks or reaps the helper and by the signal thread (pool_kill_helper), so a run
      * interrupted while a helper is being started or reaped leaves no child behind. */
@@ -237,6 +241,16 @@ __attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long ca
             }
             r.value = (uint32_t)npeers;
             break;
+        case H_PIN: {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            for (int c = 0; c < CPU_SETSIZE; c++)
+                if (m->a == 0 || c == (int)m->a - 1)
+                    CPU_SET(c, &set);
+            if (sched_setaffinity(0, sizeof set, &set) < 0)
+                r.err = errno;
+            break;
+        }
         default:
             r.err = EINVAL;
         }
@@ -370,9 +384,29 @@ static int call(const void *req, size_t req_len, struct hreply *r, int *got, int
     struct iovec iov = {.iov_base = r, .iov_len = sizeof *r};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
                         .msg_controllen = sizeof cbuf.buf};
-    do
+    /* With the helper on another cpu, poll for the reply first (SPIN_NS), then block: a
+     * wave's waits then start on a thread that kept its cpu, as a busy event loop does, not on
+     * one the idle governor (or, in a virtual machine, the hypervisor) just woke up. */
+    int64_t until = 0;
+    errno = EAGAIN;
+    n = -1;
+    while (g.spin) {
+        n = recvmsg(g.ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n >= 0 || errno != EAGAIN)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (until == 0)
+            until = now + SPIN_NS;
+        else if (now > until)
+            break;
+    }
+    while (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         n = recvmsg(g.ctl, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN) /* SO_RCVTIMEO expired */
+            break;
+    }
     if (n != (ssize_t)sizeof *r)
         return helper_failed(n < 0 ? (errno == EAGAIN ? ETIMEDOUT : errno) : 0, what, msg, len);
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
@@ -557,6 +591,21 @@ int pool_set_active(const int *idx, int count, char *msg, size_t len)
                      strerror((int)r.err));
             return -(int)r.err;
         }
+    }
+    return 0;
+}
+
+int pool_pin_helper(int cpu, int spin, char *msg, size_t len)
+{
+    g.spin = spin;
+    struct hmsg m = {.op = H_PIN, .a = cpu < 0 ? 0 : (uint32_t)cpu + 1};
+    struct hreply r;
+    int rc = call(&m, sizeof m, &r, NULL, NULL, "was not bound to a cpu", msg, len);
+    if (rc < 0)
+        return rc;
+    if (r.err) {
+        snprintf(msg, len, "binding the fanin helper to cpu %d: %s", cpu, strerror((int)r.err));
+        return -(int)r.err;
     }
     return 0;
 }

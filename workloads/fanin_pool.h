@@ -50,6 +50,10 @@ const struct pool *pool_get(void);
 
 /* Tells the helper which pool indices a wave may write, in order (count entries). */
 int pool_set_active(const int *idx, int count, char *msg, size_t len);
+/* Binds the helper to one cpu (cpu < 0: lets it run anywhere). 0, or -errno with msg.
+ * `spin`: wait for the helper's answers by polling for up to 2 ms before blocking, so the
+ * caller keeps its cpu; only sensible when the helper runs on another cpu. */
+int pool_pin_helper(int cpu, int spin, char *msg, size_t len);
 /* The helper writes one byte to the peers of active[(start + k) % active count], k < count,
  * and answers once all are written. 0, or -errno with msg (-EPIPE: the helper is gone). */
 int pool_wave(int start, int count, char *msg, size_t len);
