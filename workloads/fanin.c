@@ -66,7 +66,7 @@
  *     pairs for each case would cost more than the case.
  *  g) `placement` binds this thread (thread 0) and the helper (thread 1). It matters: with the
  *     helper on another core, a wait reads the cache lines the helper's writes dirtied there
- *     (the socket, the epoll ready list), ~0.5 us more per epoll wait here than on one cpu,
+ *     (the socket, the epoll ready list), 0.3-0.5 us more per epoll wait here than on one cpu,
  *     and an unpinned run lands on either, from case to case. `auto` (the default) is two
  *     cores sharing an L3 (events produced on another core), else what the machine has. With
  *     the helper on another cpu this thread polls for its answer (up to 2 ms) instead of
