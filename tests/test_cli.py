@@ -38,7 +38,7 @@ UNITS = {"ns", "us", "bytes", "per_s", "ratio", "count", ""}
 METRICS = {
     "harness": {"iteration_ns", "clock_read_ns"},
     "fanin": {"wait_ns", "event_ns", "add_ns", "del_ns", "idle_wait_ns", "events_per_wait",
-              "wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2"},
+              "wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2", "units_reached"},
     "ctxswitch": {"switch_ns", "switches_counted_ratio"},
     "memory": {"vsz_per_unit_bytes", "rss_per_unit_bytes", "kernel_per_unit_bytes",
                "kernel_stack_per_unit_bytes", "page_tables_per_unit_bytes",

@@ -30,7 +30,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_cli import MUXBENCH, GROUP, check, run  # noqa: E402  (the same argv, the same checks)
+from test_cli import MUXBENCH, GROUP, check, run, validate_csv  # noqa: E402  (same argv, same checks)
 from test_cli import main as cli_main  # noqa: E402
 
 TAG = "MUXBENCH_TEST_TAG"
@@ -97,6 +97,27 @@ def bad_input():
         check(t in p.stderr, f"limit 1024: message lacks '{t}': {p.stderr.strip()[:400]}")
     check("cannot raise it" in p.stderr or "may raise it" in p.stderr,
           f"limit 1024: the message says whether the hard limit can be raised here: {p.stderr}")
+    # fds the process already holds (inherited here) leave fewer than planned: the sweep ends
+    # with a limit row saying how far it got, and the run itself does not fail.
+    held = [os.open("/dev/null", os.O_RDONLY) for _ in range(150)]
+    try:
+        p = subprocess.run([MUXBENCH] + base + ["--quick", "--set", "fds=100,924"],
+                           capture_output=True, text=True, timeout=120, preexec_fn=low_limit,
+                           pass_fds=held)
+    finally:
+        for fd in held:
+            os.close(fd)
+    check(p.returncode == 0, f"fds held elsewhere: exit {p.returncode}: {p.stderr[-500:]}")
+    if check(os.path.exists(out), "fds held elsewhere: the CSV is written"):
+        validate_csv(out)
+        limit = [r for r in fanin_rows(out) if r["status"] == "limit"]
+        check(len(limit) == 1 and limit[0]["fds"] == "924"
+              and 0 < float(limit[0]["value"]) < 924
+              and "Too many open files" in limit[0]["note"],
+              f"fds held elsewhere: one limit row with how far it got: {limit}")
+        ran = [r for r in fanin_rows(out) if r["fds"] == "100" and r["status"] == "ok"]
+        check(ran, "fds held elsewhere: the point below the limit ran")
+        os.unlink(out)
     # The default sweep stops at the limit instead of failing halfway.
     p = subprocess.run([MUXBENCH] + base + ["--list-cases"], capture_output=True, text=True,
                        timeout=120, preexec_fn=low_limit)
