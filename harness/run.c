@@ -77,6 +77,7 @@ oom:
 /* ---- interruption ------------------------------------------------------------------------ */
 
 static struct csv_out *g_csv;
+static const struct run_config *g_run;
 static char g_json_partial[PATH_MAX];
 static volatile int g_cases_done;
 
@@ -85,6 +86,10 @@ static void *signal_thread(void *arg)
     sigset_t *set = arg;
     int sig = 0;
     sigwait(set, &sig);
+    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
+    for (int w = 0; g_run && w < g_run->nworkloads; w++)
+        if (g_run->workloads[w]->interrupted)
+            g_run->workloads[w]->interrupted();
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
     shim_write_json(g_json_partial, 0);
@@ -248,6 +253,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     g_csv = &csv;
+    g_run = rc;
     pthread_t sigthread;
     pthread_create(&sigthread, NULL, signal_thread, &sigs);
 

@@ -51,3 +51,37 @@ void stats_compute(const double *v, int n, struct stats *s)
     s->cv = s->mean != 0 ? s->stddev / fabs(s->mean) : NAN;
     free(copy);
 }
+
+int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fit)
+{
+    memset(fit, 0, sizeof *fit);
+    fit->n = n;
+    fit->slope = fit->intercept = fit->r2 = NAN;
+    if (n < 2)
+        return -1;
+    /* Centered sums: exact for a line, and no cancellation at large x. */
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= n;
+    my /= n;
+    double sxx = 0, sxy = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        sxy += (x[i] - mx) * (y[i] - my);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    if (sxx == 0)
+        return -1;
+    fit->slope = sxy / sxx;
+    fit->intercept = my - fit->slope * mx;
+    double ss_res = 0;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - (fit->intercept + fit->slope * x[i]);
+        ss_res += e * e;
+    }
+    fit->r2 = syy > 0 ? 1 - ss_res / syy : 1;
+    return 0;
+}

@@ -18,6 +18,15 @@ void stats_compute(const double *v, int n, struct stats *s);
 /* Linear interpolation between closest ranks, q in [0, 1]. Sorts v in place. */
 double stats_percentile(double *v, int n, double q);
 
+/* Ordinary least squares y = intercept + slope * x. */
+struct stats_fit {
+    int n;
+    double slope, intercept;
+    double r2; /* 1 - SS_res / SS_tot; 1 for a perfect fit, also when every y is the same */
+};
+/* Returns 0, or -1 when fewer than two distinct x values make a line. */
+int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fit);
+
 #ifdef __cplusplus
 }
 #endif

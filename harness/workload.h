@@ -41,6 +41,11 @@ struct workload {
     /* After the run's last case (or an early stop): release what the workload kept across
      * cases (a pool of sockets, a helper process). NULL: nothing kept. */
     void (*finish)(void);
+    /* On SIGINT/SIGTERM/SIGHUP, from the harness's signal thread, just before the process
+     * exits while a case may still be running in the main thread: kill and reap the child
+     * processes the workload started (kill, waitpid; nothing that takes a lock the main
+     * thread may hold). NULL: none. */
+    void (*interrupted)(void);
 };
 
 /* The registry (registry.c). */

@@ -6,10 +6,12 @@
 #include "workload.h"
 
 extern const struct workload harness_workload;
+extern const struct workload fanin_workload;
 extern const struct workload ctxswitch_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
+    &fanin_workload,
     &ctxswitch_workload,
 };
 

@@ -9,6 +9,9 @@ extern const struct poller_ops poll_ops;
 extern const struct poller_ops epoll_ops, epoll_et_ops, epoll_oneshot_ops;
 extern const struct poller_ops uring_ops, uring_oneshot_ops;
 extern const struct poller_ops kqueue_ops;
+/* Peers: third-party event libraries behind the same API (peers/). */
+extern const struct poller_ops libevent_epoll_ops, libevent_poll_ops, libevent_select_ops;
+extern const struct poller_ops libev_ops, libuv_ops;
 
 /* Writes "<what> is not available: <reason>" style text; returns err for chaining. */
 int poller_unavailable(char *why, size_t len, int err, const char *reason);

@@ -64,7 +64,7 @@ void poller_features_str(unsigned f, char *buf, size_t len)
     } names[] = {
         {MUX_F_LEVEL, "level"},   {MUX_F_EDGE, "edge"},        {MUX_F_ONESHOT, "oneshot"},
         {MUX_F_O1, "O(1)-wait"},  {MUX_F_HUPERR, "hup/err"},   {MUX_F_PEER, "peer-library"},
-        {MUX_F_TEST_ONLY, "test-only"},
+        {MUX_F_TEST_ONLY, "test-only"}, {MUX_F_EINTR_RESTART, "restarts-on-signal"},
     };
     size_t used = 0;
     if (len)

@@ -27,8 +27,11 @@
  *       -ENOENT      mod or del of an fd not registered;
  *       -EINVAL      max <= 0, an empty interest set, unknown event bits;
  *       -EOPNOTSUPP  a mode the backend lacks;
- *       -ERANGE      an fd the backend cannot represent (a peer library's fixed fd_set).
- *     An interrupted wait (EINTR) is zero events, not an error.
+ *       -ERANGE      an fd the backend cannot represent (a peer library's fixed fd_set):
+ *                    one at or above the backend's `fd_limit`.
+ *     An interrupted wait (EINTR) is zero events, not an error. A peer library that restarts
+ *     an interrupted wait itself (libevent, libuv) cannot keep this rule: it says so with
+ *     MUX_F_EINTR_RESTART, and a signal then ends its wait only if it brings an event.
  *  5. The caller removes an fd (del) before closing it. Backends that register the open file
  *     rather than the descriptor (epoll, io_uring) would otherwise keep reporting it through a
  *     dup, and poll/select would see POLLNVAL/EBADF.
@@ -63,6 +66,7 @@ enum mux_features {
     MUX_F_HUPERR = 1u << 4,  /* MUX_HUP and MUX_ERR are reported as such */
     MUX_F_PEER = 1u << 5,    /* wraps a third-party event library, not a system call */
     MUX_F_TEST_ONLY = 1u << 6, /* an emulation for tests; never run by the benchmarks */
+    MUX_F_EINTR_RESTART = 1u << 7, /* a signal does not end a wait: the library restarts it */
 };
 
 struct mux_event {
@@ -89,6 +93,7 @@ struct poller_ops {
     const char *summary; /* one line for `muxbench list` */
     unsigned features;   /* MUX_F_* */
     uint32_t forced_mode; /* MUX_EDGE / MUX_ONESHOT ORed into every add and mod */
+    int fd_limit;         /* fds >= fd_limit are refused by add() with -ERANGE; 0: no limit */
 
     /* 0 when the backend can run here, else -errno with the reason written to why[]. */
     int (*probe)(char *why, size_t why_len);

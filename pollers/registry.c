@@ -4,7 +4,8 @@
  * Each backend file always exports its ops, compiled in or not: a backend whose headers or
  * library were missing at build time exports a probe() that says so, so `muxbench list` can
  * name it with the reason instead of silently leaving it out. Test-only emulations are not
- * here; the tests that use them hold them.
+ * here; the tests that use them hold them. The peers (peers/) wrap libevent, libev and libuv:
+ * the same calls, through the library a user would otherwise pick.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 static const struct poller_ops *const backends[] = {
     &select_ops,  &poll_ops,         &epoll_ops,         &epoll_et_ops, &epoll_oneshot_ops,
     &uring_ops,   &uring_oneshot_ops, &kqueue_ops,
+    /* peers (MUX_F_PEER): the event libraries users already know, for claim C9 */
+    &libevent_epoll_ops, &libevent_poll_ops, &libevent_select_ops, &libev_ops, &libuv_ops,
 };
 
 size_t poller_count(void) { return sizeof backends / sizeof backends[0]; }

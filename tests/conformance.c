@@ -349,8 +349,18 @@ out:
     free(ev);
 }
 
+/* The high-fd tests cannot run on a backend that refuses fds >= its fd_limit (libevent-select):
+ * fd_limit_refused checks the refusal instead. */
+static void skip_if_fd_limit(const struct poller_ops *ops, int needs)
+{
+    if (ops->fd_limit > 0 && ops->fd_limit <= needs)
+        t_skip("%s refuses fds >= %d (fd_limit; fd_limit_refused checks that), and this test "
+               "needs fds up to %d", ops->name, ops->fd_limit, needs);
+}
+
 static void t_many_fds_all_fire(const struct poller_ops *ops)
 {
+    skip_if_fd_limit(ops, 8000);
     if (t_raise_nofile() < 9000) {
         fprintf(stderr, "RLIMIT_NOFILE below 9000; cannot hold 4000 socketpairs\n");
         t_failures++;
@@ -361,6 +371,7 @@ static void t_many_fds_all_fire(const struct poller_ops *ops)
 
 static void t_high_fd_numbers(const struct poller_ops *ops)
 {
+    skip_if_fd_limit(ops, 5000);
     long lim = t_raise_nofile();
     CHECK(lim > 1100);
     int targets[] = {1023, 1024, 1500, (int)(lim > 5001 ? 5000 : lim - 2)};
@@ -390,6 +401,39 @@ static void t_high_fd_numbers(const struct poller_ops *ops)
         close(peer[k]);
     }
     poller_destroy(p);
+}
+
+/* A backend with an fd_limit refuses the fd at the limit with -ERANGE, leaves nothing of it
+ * registered, and still serves the fd just below. */
+static void t_fd_limit_refused(const struct poller_ops *ops)
+{
+    if (ops->fd_limit <= 0)
+        t_skip("%s has no fd limit (high_fd_numbers covers fds above 1023)", ops->name);
+    CHECK(t_raise_nofile() > ops->fd_limit + 1);
+    struct poller *p = make_poller(ops);
+    CHECK(p);
+    int at = ops->fd_limit, below = ops->fd_limit - 1, sv[2], bv[2];
+    t_socketpair(sv);
+    t_socketpair(bv);
+    CHECK(dup3(sv[0], at, O_CLOEXEC) == at);
+    CHECK(dup3(bv[0], below, O_CLOEXEC) == below);
+    close(sv[0]);
+    close(bv[0]);
+    CHECK_EQ(poller_add(p, at, MUX_IN, TOKEN(1)), -ERANGE);
+    CHECK_EQ(poller_add(p, below, MUX_IN, TOKEN(2)), 0);
+    put_byte(sv[1]);
+    put_byte(bv[1]);
+    struct mux_event ev[4];
+    CHECK_EQ(wait_some(p, ev, 4, 2 * SEC), 1);
+    CHECK_EQ(ev[0].fd, below);
+    CHECK(ev[0].data == TOKEN(2));
+    CHECK_EQ(poller_del(p, at), -ENOENT); /* the refused fd was never registered */
+    CHECK_EQ(poller_del(p, below), 0);
+    poller_destroy(p);
+    close(at);
+    close(below);
+    close(sv[1]);
+    close(bv[1]);
 }
 
 static void t_level_repeats(const struct poller_ops *ops)
@@ -791,6 +835,10 @@ static void *signal_until_stopped(void *arg)
 
 static void t_eintr_is_zero(const struct poller_ops *ops)
 {
+    if (ops->features & MUX_F_EINTR_RESTART)
+        t_skip("%s restarts a wait a signal interrupted (MUX_F_EINTR_RESTART: the library's own "
+               "loop retries epoll_wait/poll/select on EINTR); a signal cannot end its wait",
+               ops->name);
     struct sigaction sa = {.sa_handler = on_signal}, old;
     sigemptyset(&sa.sa_mask);
     CHECK(sigaction(SIGUSR1, &sa, &old) == 0); /* no SA_RESTART: the wait sees EINTR */
@@ -873,6 +921,7 @@ static const struct test_case tests[] = {
     {"only_ready_fds", t_only_ready_fds, 0},
     {"many_fds_all_fire", t_many_fds_all_fire, 0},
     {"high_fd_numbers", t_high_fd_numbers, 0},
+    {"fd_limit_refused", t_fd_limit_refused, 0},
     {"level_repeats", t_level_repeats, MUX_F_LEVEL},
     {"edge_once", t_edge_once, MUX_F_EDGE},
     {"oneshot_disarms", t_oneshot_disarms, MUX_F_ONESHOT},

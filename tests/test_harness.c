@@ -65,6 +65,49 @@ static void t_stats_percentile(void)
     CHECK(isnan(stats_percentile(two, 0, 0.5)));
 }
 
+/* fanin's fit (derived rows wait_ns_per_fd, wait_ns_fixed, wait_fit_r2) on synthetic data. */
+static void t_fit_known_line(void)
+{
+    double x[24], y[24];
+    int n = 0;
+    for (double v = 1; v <= 16384; v *= 2)
+        x[n++] = v;
+    x[n++] = 1000;
+    x[n++] = 10000;
+    x[n++] = 19900;
+    for (int i = 0; i < n; i++)
+        y[i] = 117.5 + 3.25 * x[i];
+    struct stats_fit f;
+    CHECK_EQ(stats_fit_line(x, y, n, &f), 0);
+    CHECK_EQ(f.n, n);
+    CHECK(fabs(f.slope - 3.25) < 1e-9);
+    CHECK(fabs(f.intercept - 117.5) < 1e-9);
+    CHECK(fabs(f.r2 - 1) < 1e-12); /* a perfect line */
+    for (int i = 0; i < n; i++) /* an O(1) backend: flat, with a large fixed cost */
+        y[i] = 1e6 - 0.001 * x[i];
+    CHECK_EQ(stats_fit_line(x, y, n, &f), 0);
+    CHECK(fabs(f.slope + 0.001) < 1e-9);
+    CHECK(fabs(f.intercept - 1e6) < 1e-9 * 1e6);
+    CHECK(fabs(f.r2 - 1) < 1e-9);
+}
+
+static void t_fit_residuals(void)
+{
+    const double x[] = {1, 2, 3}, y[] = {1, 2, 4};
+    struct stats_fit f;
+    CHECK_EQ(stats_fit_line(x, y, 3, &f), 0);
+    CHECK(near(f.slope, 1.5));
+    CHECK(near(f.intercept, -2.0 / 3));
+    CHECK(near(f.r2, 27.0 / 28)); /* SS_res 1/6 over SS_tot 14/3 */
+    const double flat[] = {5, 5, 5};
+    CHECK_EQ(stats_fit_line(x, flat, 3, &f), 0);
+    CHECK(near(f.slope, 0) && near(f.intercept, 5) && near(f.r2, 1));
+    const double same_x[] = {7, 7, 7};
+    CHECK_EQ(stats_fit_line(same_x, y, 3, &f), -1); /* no line through one abscissa */
+    CHECK_EQ(stats_fit_line(x, y, 1, &f), -1);
+    CHECK(isnan(f.slope));
+}
+
 static void t_csv_quote(void)
 {
     char out[128];
@@ -371,6 +414,8 @@ static const struct {
     /* CMake reads the names from these lines: keep one entry per line, in this form. */
     {"stats_known_values", t_stats_known_values},
     {"stats_percentile", t_stats_percentile},
+    {"fit_known_line", t_fit_known_line},
+    {"fit_residuals", t_fit_residuals},
     {"csv_quote", t_csv_quote},
     {"csv_sibling_names", t_csv_sibling_names},
     {"csv_file_lifecycle", t_csv_file_lifecycle},

@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -74,4 +76,40 @@ void t_print_kernel(const char *prog)
     struct utsname u;
     if (uname(&u) == 0)
         fprintf(stderr, "%s: kernel %s %s\n", prog, u.release, u.machine);
+}
+
+void t_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("SKIP: ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    exit(T_SKIP);
+}
+
+int t_main(int argc, char **argv, const char *prefix, const struct t_test *tests, size_t n)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", tests[i].name);
+        return 0;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <test> | --list\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    t_print_kernel(argv[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tests[i].name, argv[1]) != 0)
+            continue;
+        tests[i].fn();
+        printf("%s %s%s\n", t_failures ? "FAIL" : "PASS", prefix, tests[i].name);
+        return t_failures ? 1 : 0;
+    }
+    fprintf(stderr, "unknown test '%s'\n", argv[1]);
+    return 2;
 }

@@ -5,6 +5,7 @@
 #ifndef MUX_TESTUTIL_H
 #define MUX_TESTUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,5 +45,14 @@ void t_socketpair(int sv[2]);
 long t_raise_nofile(void);
 /* Prints the kernel release once, as liburing's tests do. */
 void t_print_kernel(const char *prog);
+/* A test program's table and main(): `prog <test>` runs one test (exit 0 pass, 1 fail, 77 skip,
+ * 2 unknown), `prog --list` names them. SIGPIPE is ignored; the kernel release is printed. */
+struct t_test {
+    const char *name;
+    void (*fn)(void);
+};
+int t_main(int argc, char **argv, const char *prefix, const struct t_test *tests, size_t n);
+/* Ends the test as skipped (exit 77) with the reason on stdout. */
+void t_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

@@ -324,10 +324,7 @@ static void t_backend_del_after_close(void)
 /* ---------------------------------------------------------------------------------------- */
 
 /* CMake reads the names from these lines: keep one entry per line, in this form. */
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct t_test tests[] = {
     {"adapter_filters_independent", t_adapter_filters_independent},
     {"adapter_oneshot_knote_deleted", t_adapter_oneshot_knote_deleted},
     {"adapter_add_keeps_mode", t_adapter_add_keeps_mode},
@@ -342,25 +339,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    size_t ntests = sizeof tests / sizeof tests[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < ntests; i++)
-            printf("%s\n", tests[i].name);
-        return 0;
-    }
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <test> | --list\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    t_print_kernel(argv[0]);
-    for (size_t i = 0; i < ntests; i++) {
-        if (strcmp(tests[i].name, argv[1]) != 0)
-            continue;
-        tests[i].fn();
-        printf("%s kqueue_emul/%s\n", t_failures ? "FAIL" : "PASS", tests[i].name);
-        return t_failures ? 1 : 0;
-    }
-    fprintf(stderr, "unknown test '%s'\n", argv[1]);
-    return 2;
+    return t_main(argc, argv, "kqueue_emul/", tests, sizeof tests / sizeof tests[0]);
 }
