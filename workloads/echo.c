@@ -850,11 +850,16 @@ static int start_threads(struct bench_case *c, char *msg, size_t len)
             e->nthreads++;
     }
     pthread_attr_destroy(&attr);
-    if (rc == EAGAIN)
+    if (rc == EAGAIN) {
+        struct rlimit np = {0, 0};
+        getrlimit(RLIMIT_NPROC, &np);
         return fail_setup(c, BENCH_LIMIT, (double)e->nthreads, msg, len,
-                          "pthread_create: EAGAIN after %ld threads (threads-max %ld, "
-                          "RLIMIT_NPROC, the cgroup's pids.max or memory)",
-                          e->nthreads, sys_long("/proc/sys/kernel/threads-max", -1));
+                          "pthread_create: EAGAIN after %ld threads (RLIMIT_NPROC %lld for "
+                          "the user, kernel.threads-max %ld, the cgroup's pids.max, or memory)",
+                          e->nthreads,
+                          np.rlim_cur == RLIM_INFINITY ? -1LL : (long long)np.rlim_cur,
+                          sys_long("/proc/sys/kernel/threads-max", -1));
+    }
     if (rc)
         return fail_setup(c, BENCH_ERROR, (double)e->nthreads, msg, len,
                           "pthread_create (stack %zu bytes): %s", e->stack_bytes, strerror(rc));
