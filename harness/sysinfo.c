@@ -73,6 +73,8 @@ static long long kb_field(const char *path, const char *key)
 
 long sys_rss_bytes(void) { return (long)kb_field("/proc/self/smaps_rollup", "Rss"); }
 
+long long sys_vsz_bytes(void) { return kb_field("/proc/self/status", "VmSize"); }
+
 /* Room left under this process's memory cgroup limit; -1 when there is no limit or it cannot
  * be read (the cgroup file system not mounted where this process's cgroup is). */
 static long long cgroup_room(void)

@@ -27,6 +27,8 @@ int sys_count_threads(void);
 long sys_threads_total(void);
 /* This process's resident size in bytes (Rss of /proc/self/smaps_rollup), -1 if unknown. */
 long sys_rss_bytes(void);
+/* This process's virtual size in bytes (VmSize of /proc/self/status), -1 if unknown. */
+long long sys_vsz_bytes(void);
 /* Bytes that can still be allocated without swapping or the OOM killer: MemAvailable, or
  * less when this process's memory cgroup (v2 memory.max, v1 memory.limit_in_bytes) leaves less
  * room. -1 if unknown. */

@@ -50,7 +50,8 @@
  *                     the window with every connection open and every thread or coroutine
  *                     alive: the server's threads or coroutines and their stacks, the
  *                     connection records, plus the harness itself (its size before the case's
- *                     connections is in the note). Not the client's memory, and not the
+ *                     connections is in the note, and so is the virtual size with them: the
+ *                     "8 MB per thread" is there). Not the client's memory, and not the
  *                     kernel's (socket buffers, kernel stacks of threads: see `memory`).
  *   server_cpu_ratio  CPU time of the muxbench process during the window / window (getrusage)
  *   client_cpu_ratio  the same for the client process: near 1 means the client was saturated
@@ -1055,15 +1056,13 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
                  e->server_cpu, e->client_cpu);
     else
         snprintf(where, sizeof where, "unpinned");
+    char how[64] = "";
     if (e->variant == V_COROUTINE)
-        snprintf(c->note, sizeof c->note,
-                 "%s; cosched %s, %s; %d-byte messages; %lu rounds; muxbench RSS before: %ld KiB",
-                 where, e->policy, e->switch_name, ECHO_MSG_BYTES,
-                 (unsigned long)rounds, e->rss_base >> 10);
-    else
-        snprintf(c->note, sizeof c->note,
-                 "%s; %d-byte messages; %lu rounds; muxbench RSS before: %ld KiB", where,
-                 ECHO_MSG_BYTES, (unsigned long)rounds, e->rss_base >> 10);
+        snprintf(how, sizeof how, "; cosched %s, %s", e->policy, e->switch_name);
+    snprintf(c->note, sizeof c->note,
+             "%s%s; %d-byte messages; %lu rounds; muxbench RSS before the connections %ld KiB, "
+             "virtual size with them %lld MiB", where, how, ECHO_MSG_BYTES,
+             (unsigned long)rounds, e->rss_base >> 10, sys_vsz_bytes() >> 20);
     return BENCH_OK;
 }
 
