@@ -52,6 +52,8 @@ struct bench_case {
     const char *group;        /* cases of one sweep; a LIMIT skips the rest of the group */
 
     const char *metric;       /* primary metric name ("wait_ns"), or NULL: counters only */
+    const char *headline;     /* with metric NULL: the counter that stands for the case in the
+                                 summary table and in `result` (NULL: the first reported) */
     const char *metric_unit;  /* "ns" unless set */
     double metric_scale;      /* metric = ns per iteration * scale (0 means 1) */
     enum bench_timing timing;

@@ -16,6 +16,7 @@
 #include "placement.h"
 #include "poller.h"
 #include "shim.h"
+#include "sysinfo.h"
 
 static void add_text(struct env *e, const char *key, const char *text)
 {
@@ -37,27 +38,6 @@ static void add_num(struct env *e, const char *key, double value)
     it->text[0] = '\0';
     it->numeric = 1;
     it->value = value;
-}
-
-/* First line of a file, without the newline; "" when unreadable. */
-static void read_line(const char *path, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
-}
-
-static long read_long(const char *path, long fallback)
-{
-    char buf[64];
-    read_line(path, buf, sizeof buf);
-    char *end;
-    long v = strtol(buf, &end, 10);
-    return (buf[0] && end != buf) ? v : fallback;
 }
 
 static void cpu_model(char *buf, size_t len)
@@ -122,14 +102,14 @@ void env_collect(struct env *e, int argc, char **argv)
     add_text(e, "placements", buf);
     add_text(e, "placement_backend", placement_backend());
 
-    read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", buf, sizeof buf);
+    sys_read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", buf, sizeof buf);
     add_text(e, "governor", buf[0] ? buf : "none (no cpufreq driver exposed: a VM or fixed clock)");
-    long no_turbo = read_long("/sys/devices/system/cpu/intel_pstate/no_turbo", -1);
-    long boost = read_long("/sys/devices/system/cpu/cpufreq/boost", -1);
+    long no_turbo = sys_long("/sys/devices/system/cpu/intel_pstate/no_turbo", -1);
+    long boost = sys_long("/sys/devices/system/cpu/cpufreq/boost", -1);
     add_text(e, "turbo", no_turbo == 0 || boost == 1   ? "on"
                          : no_turbo == 1 || boost == 0 ? "off"
                                                        : "unknown (not exposed)");
-    read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf, sizeof buf);
+    sys_read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf, sizeof buf);
     add_text(e, "clock", buf[0] ? buf : "unknown");
 
     DIR *d = opendir("/sys/devices/system/cpu/vulnerabilities");
@@ -146,7 +126,7 @@ void env_collect(struct env *e, int argc, char **argv)
             char path[160], key[80];
             snprintf(path, sizeof path, "/sys/devices/system/cpu/vulnerabilities/%.63s",
                      names[i]);
-            read_line(path, buf, sizeof buf);
+            sys_read_line(path, buf, sizeof buf);
             snprintf(key, sizeof key, "vuln.%.63s", names[i]);
             add_text(e, key, buf);
         }
@@ -157,9 +137,9 @@ void env_collect(struct env *e, int argc, char **argv)
         add_num(e, "rlimit_nofile", rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
         add_num(e, "rlimit_nofile_max", rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max);
     }
-    add_num(e, "threads_max", (double)read_long("/proc/sys/kernel/threads-max", -1));
-    add_num(e, "max_map_count", (double)read_long("/proc/sys/vm/max_map_count", -1));
-    add_num(e, "io_uring_disabled", (double)read_long("/proc/sys/kernel/io_uring_disabled", 0));
+    add_num(e, "threads_max", (double)sys_long("/proc/sys/kernel/threads-max", -1));
+    add_num(e, "max_map_count", (double)sys_long("/proc/sys/vm/max_map_count", -1));
+    add_num(e, "io_uring_disabled", (double)sys_long("/proc/sys/kernel/io_uring_disabled", 0));
     add_text(e, "io_uring_setup_flags", poller_uring_setup_flags());
 
     add_text(e, "compiler", MUX_C_COMPILER);

@@ -169,11 +169,11 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
             for (int i = 0; i < 6; i++)
                 csv_row(o, &c->id, rv->metric, names[i], v[i], i == 5 ? "ratio" : rv->unit, n,
                         (uint64_t)it.median, "ok", c->note);
-            if (!*primary_metric || (c->metric && strcmp(c->metric, rv->metric) == 0)) {
+            const char *lead = c->metric ? c->metric : c->headline;
+            const int is_lead = lead && strcmp(lead, rv->metric) == 0;
+            if (!*primary_metric || is_lead) {
                 *primary = s;
-                *primary_metric = c->metric && strcmp(c->metric, rv->metric) == 0
-                                      ? c->metric
-                                      : rv->metric;
+                *primary_metric = is_lead ? lead : rv->metric;
                 *primary_unit = rv->unit;
             }
         }
@@ -328,7 +328,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
                 csv_row(&csv, &c->id, c->metric ? c->metric : "", "", NAN, "", 0, 0,
                         status_word, note);
             }
-            skipped_env += setup_rc == BENCH_SKIP || stopped;
+            skipped_env += setup_rc == BENCH_SKIP || setup_rc == BENCH_LIMIT || stopped;
             errors += setup_rc == BENCH_ERROR;
             snprintf(tail, sizeof tail, ": %s: %.400s\n", status_word, note);
             snprintf(line->text, sizeof line->text, "%s: %.140s", status_word, note);

@@ -8,11 +8,13 @@
 extern const struct workload harness_workload;
 extern const struct workload fanin_workload;
 extern const struct workload ctxswitch_workload;
+extern const struct workload echo_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
     &fanin_workload,
     &ctxswitch_workload,
+    &echo_workload,
 };
 
 size_t workload_count(void) { return sizeof table / sizeof table[0]; }

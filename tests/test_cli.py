@@ -11,6 +11,10 @@ GROUP is one of:
               (MUXBENCH_QUICK_CSV, default <build>/quick-run/quick.csv)
   interrupt   SIGINT midway leaves the previous CSV untouched and a partial file of whole
               cases; SIGKILL leaves no file at the target, and the next run tidies up
+  ctxswitch   the switch workload on one cpu: switches counted, placements recorded
+  echo        the echo workload over epoll and poll: its metrics for the coroutine variant per
+              poller and the thread variant once, p50 <= p99, bad unit counts exit 2, and a
+              sweep past the fd limit ends with a limit row
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 import csv
@@ -326,11 +330,104 @@ def ctxswitch():
         print("every placement exists here; the missing-placement case is not exercised")
 
 
+# ---- echo -----------------------------------------------------------------------------------
+
+ECHO_METRICS = ("req_per_s", "p50_us", "p99_us", "rss_bytes")
+
+
+def echo():
+    import resource
+    tmp = tempfile.mkdtemp(prefix="muxbench-echo-")
+    out = os.path.join(tmp, "echo.csv")
+    p = run(["run", "--workload", "echo", "--poller", "epoll,poll", "--quick", "--set",
+             "units=10", "--out", out])
+    check(p.returncode == 0, f"echo run: exit {p.returncode}: {p.stderr[-1500:]}")
+    if not check(os.path.exists(out), "echo: no CSV written"):
+        return
+    rows = [r for r in validate_csv(out) if r["workload"] == "echo"]
+    cases = {(r["poller"], r["variant"]) for r in rows}
+    check(cases == {("", "thread"), ("epoll", "coroutine"), ("poll", "coroutine")},
+          f"echo: the thread variant once without a poller, coroutines per poller: {cases}")
+    for poller, variant in sorted(cases):
+        mine = [r for r in rows if r["poller"] == poller and r["variant"] == variant]
+        where = f"echo/{poller or '-'}/{variant}"
+        check(all(r["status"] == "ok" for r in mine), f"{where}: every row ok: "
+              f"{[(r['status'], r['note']) for r in mine if r['status'] != 'ok'][:2]}")
+        for metric in ECHO_METRICS:
+            v = stat_of(mine, metric=metric, stat="median")
+            check(v is not None and v > 0, f"{where}: {metric} median = {v}")
+        for stat in ("median", "min", "max"):
+            p50 = stat_of(mine, metric="p50_us", stat=stat)
+            p99 = stat_of(mine, metric="p99_us", stat=stat)
+            check(p50 is not None and p99 is not None and p50 <= p99,
+                  f"{where}: p50 {p50} <= p99 {p99} ({stat})")
+        iters = {int(r["iterations"]) for r in mine}
+        check(len(iters) == 1 and all(i > 0 and i % 10 == 0 for i in iters),
+              f"{where}: iterations = requests per repetition, a multiple of 10 units: {iters}")
+        check(all(r["units"] == "10" and r["transport"] == "tcp" for r in mine),
+              f"{where}: units and transport columns")
+        alloc = {r["stack_alloc"] for r in mine}
+        check(alloc == {"pthread" if variant == "thread" else "guard"},
+              f"{where}: stack_alloc {alloc}")
+        notes = {r["note"] for r in mine}
+        check(all("client on cpu" in n or "unpinned" in n for n in notes),
+              f"{where}: the placement is recorded: {notes}")
+        if variant == "coroutine":
+            check(all("cosched" in n for n in notes), f"{where}: the policy is recorded")
+
+    # Zero, negative and absurd counts are bad usage, refused before anything runs.
+    for bad, text in (("0", "out of range"), ("-1", "not a whole number"),
+                      ("2000000", "units=2000000"), ("100000000", "units=100000000"),
+                      ("99999999999", "out of range")):
+        bad_out = os.path.join(tmp, "bad.csv")
+        p = run(["run", "--workload", "echo", "--poller", "epoll", "--quick", "--set",
+                 f"units={bad}", "--out", bad_out])
+        check(p.returncode == 2, f"echo units={bad}: exit {p.returncode}, expected 2")
+        check(text in p.stderr, f"echo units={bad}: message lacks '{text}': {p.stderr[-300:]}")
+        check(not os.path.exists(bad_out), f"echo units={bad}: wrote a CSV")
+    p = run(["run", "--workload", "echo", "--poller", "epoll", "--set", "stack_bytes=4k",
+             "--out", os.path.join(tmp, "bad.csv")])
+    check(p.returncode == 2 and "stack_bytes" in p.stderr,
+          f"echo stack_bytes=4k: exit {p.returncode}: {p.stderr[-300:]}")
+
+    # Past the fd limit: a limit row, the rest of the sweep skipped, never a hang; exit 3 when
+    # nothing at all could be measured.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard + 100 > 1048576:
+        print("no finite fd limit below 2^20 here; the limit case is not exercised")
+        return
+    over = hard + 100
+    lim_out = os.path.join(tmp, "limit.csv")
+    p = run(["run", "--workload", "echo", "--poller", "epoll", "--quick", "--set",
+             "variant=coroutine", "--set", f"units=10,{over},{over + 1}", "--out", lim_out])
+    check(p.returncode == 0, f"echo sweep past the fd limit: exit {p.returncode}: "
+          f"{p.stderr[-500:]}")
+    rows = [r for r in validate_csv(lim_out) if r["workload"] == "echo"]
+    by_units = {}
+    for r in rows:
+        by_units.setdefault(r["units"], set()).add(r["status"])
+    check(by_units.get("10") == {"ok"}, f"units=10 measured: {by_units.get('10')}")
+    limit = [r for r in rows if r["units"] == str(over)]
+    check(len(limit) == 1 and limit[0]["status"] == "limit" and
+          "RLIMIT_NOFILE" in limit[0]["note"] and limit[0]["metric"] == "units_reached",
+          f"units={over}: one limit row naming RLIMIT_NOFILE: {limit}")
+    check(by_units.get(str(over + 1)) == {"skipped"},
+          f"units={over + 1}: skipped after the limit: {by_units.get(str(over + 1))}")
+    p = run(["run", "--workload", "echo", "--poller", "epoll", "--quick", "--set",
+             "variant=thread", "--set", f"units={over}", "--out", lim_out])
+    check(p.returncode == 3, f"echo units={over} alone: exit {p.returncode}, expected 3")
+
+
+def main():
+    groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt,
+              "ctxswitch": ctxswitch, "echo": echo}
+
+
 def main(groups=None, prefix="cli"):
     """Runs GROUP from `groups` (test_fanin.py passes its own); returns the exit status."""
     if groups is None:
         groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt,
-                  "ctxswitch": ctxswitch}
+                  "ctxswitch": ctxswitch, "echo": echo}
     if GROUP not in groups:
         print(f"unknown group {GROUP}; valid: {', '.join(groups)}", file=sys.stderr)
         return 2

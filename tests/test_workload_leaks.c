@@ -155,10 +155,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "no case was measured: the test would prove nothing\n");
         t_failures++;
     }
-#ifdef __SANITIZE_THREAD__
-    /* ThreadSanitizer maps shadow and metadata memory per thread lifetime on its own; the
-     * mapping count is checked in the plain and AddressSanitizer builds. */
-    printf("ThreadSanitizer build: mappings not compared\n");
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    /* ThreadSanitizer maps shadow and metadata memory per thread lifetime on its own, and
+     * AddressSanitizer keeps the context of every thread that ever ran (its thread registry
+     * never reuses them) in mappings of its own, which grow now and then with the threads a
+     * workload starts (seen with echo's 17 threads per pass: +1 mapping every few passes).
+     * The mapping count is checked in the plain build. */
+    printf("sanitizer build: mappings not compared\n");
     after.maps = before.maps;
 #endif
     if (before.fds != after.fds || before.threads != after.threads ||

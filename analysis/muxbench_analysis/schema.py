@@ -52,7 +52,7 @@ METRICS = {
     },
     "spawn": {"create_ns": "ns", "spawn_per_s": "per_s", "units_reached": "count"},
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
-             "units_reached": "count"},
+             "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count"},
     "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
 }
 
