@@ -394,9 +394,13 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         status = RUN_INTERNAL;
     }
 
-    printf("%-64s %s\n", "case", "median of the primary metric");
+    int width = 4;
     for (int i = 0; i < nsummary; i++)
-        printf("%-64s %s\n", summary[i].name, summary[i].text);
+        if ((int)strlen(summary[i].name) > width)
+            width = (int)strlen(summary[i].name);
+    printf("%-*s  %s\n", width, "case", "median of the primary metric");
+    for (int i = 0; i < nsummary; i++)
+        printf("%-*s  %s\n", width, summary[i].name, summary[i].text);
     printf("\n%d case%s measured, %d skipped, %d failed in %.1f s\nCSV: %s\nJSON: %s\n", ran,
            ran == 1 ? "" : "s", skipped_env, errors, (double)(bench_now_ns() - t0) / 1e9, path,
            json_rc == 0 ? json_path : "(not written)");
