@@ -316,6 +316,7 @@ static int cmd_run(int argc, char **argv)
             take_workload(workload_at(w)->name, &rc);
     if (check_sets(&rc) < 0)
         return RUN_USAGE;
+    rc.opts.repetitions = (int)reps;
     rc.shim.repetitions = reps > 0 ? (int)reps : rc.opts.quick ? 3 : 5;
     rc.shim.min_time_s = min_time > 0 ? min_time : rc.opts.quick ? 0.05 : 0.2;
     rc.shim.warmup_s = rc.opts.quick ? 0.01 : 0.05;

@@ -122,6 +122,7 @@ int main(int argc, char **argv)
     }
     static struct run_opts o;
     o.quick = 1;
+    o.repetitions = 1; /* as --repetitions 1: cases that choose their own count keep to one */
     for (int i = 2; i < argc; i++) {
         char err[512];
         if (param_parse_set(&o.set, argv[i], err, sizeof err) < 0) {
