@@ -7,10 +7,12 @@
 
 extern const struct workload harness_workload;
 extern const struct workload ctxswitch_workload;
+extern const struct workload memory_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
     &ctxswitch_workload,
+    &memory_workload,
 };
 
 size_t workload_count(void) { return sizeof table / sizeof table[0]; }
