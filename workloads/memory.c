@@ -100,7 +100,6 @@ struct mem_case {
     struct units_park park, drain_park;
     long touched; /* coroutines that ran their touch */
     long long huge_max; /* the largest AnonHugePages delta seen (bytes) */
-    long long base_threads; /* the process's threads at setup */
     char base_note[256];
 };
 
@@ -162,6 +161,8 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
         c->limit_reached = 0;
         return BENCH_LIMIT;
     }
+    if (m->cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
+        return BENCH_SKIP;
     if (m->cfg.kind == UNIT_CORO) {
         struct coro_attr a;
         units_coro_attr(&m->cfg, NULL, &a);
@@ -196,7 +197,6 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "could not read /proc/self/status, smaps_rollup or /proc/meminfo");
         return BENCH_ERROR;
     }
-    m->base_threads = now.threads;
     if (!now.refreshed)
         snprintf(m->base_note + strlen(m->base_note), sizeof m->base_note - strlen(m->base_note),
                  " (not folded: vm.stat_refresh needs root, small N are imprecise)");
@@ -206,28 +206,30 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
 
 static void mem_teardown(struct bench_case *c) { free_arrays(c->ctx); }
 
-/* Before a baseline: waits until the threads of the last repetition have left the process (a
- * join returns when the thread has cleared its tid, before the kernel has released it), then
- * until KernelStack and Slab stop falling: the kernel frees a thread's task_struct and kernel
- * stack after an RCU grace period (quirk b; only thread cases wait: a coroutine has no kernel
- * objects). 0, or -1 when the threads did not go in 2 s. */
-static int settle(long long threads, int wait_kernel)
+/* Before a thread repetition: waits until the threads of the last one have left the process
+ * (a join returns once the thread has cleared its tid, before the kernel has released it), so
+ * the count holds still for 10 ms; then until KernelStack and Slab hold still: the kernel frees
+ * a thread's task_struct and kernel stack after an RCU grace period (quirk b). 0, or -1 when
+ * the thread count did not hold still within 2 s. */
+static int settle(void)
 {
     struct unit_counters prev, now;
+    if (units_counters(&prev) < 0)
+        return -1;
     for (int i = 0;; i++) {
-        if (units_counters(&prev) < 0)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        if (units_counters(&now) < 0)
             return -1;
-        if (prev.threads == threads)
+        if (now.threads == prev.threads)
             break;
         if (i == 200)
             return -1;
-        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        prev = now;
     }
     /* A grace period now (MEMBARRIER_CMD_GLOBAL is synchronize_rcu()), so the frees queued
      * behind it run; then until two reads 10 ms apart agree (at most 0.5 s). */
-    if (!wait_kernel)
-        return 0;
     syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+    prev = now;
     for (int i = 0; i < 50; i++) {
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
         if (units_counters(&now) < 0)
@@ -305,6 +307,10 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
     for (uint64_t it = 0; it < iters && !bench_failed(st); it++) {
         long ndrained = 0;
         int err = 0;
+        if (threads && settle() < 0) {
+            bench_fail(st, "the threads of the last repetition did not leave the process");
+            break;
+        }
         if (threads) {
             m->drain_park = (struct units_park){.touch = 0};
             ndrained = units_threads_start(m->drain, m->ndrain, &m->attr, units_parked_main,
@@ -317,12 +323,6 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
             }
         }
         struct unit_counters before, after;
-        if (settle(m->base_threads + ndrained, threads) < 0) {
-            if (threads)
-                release_threads(&m->drain_park, m->drain, ndrained);
-            bench_fail(st, "the threads of the last repetition did not leave the process");
-            break;
-        }
         if (units_counters(&before) < 0) {
             if (threads)
                 release_threads(&m->drain_park, m->drain, ndrained);

@@ -227,6 +227,27 @@ int units_thread_attr(const struct unit_config *cfg, pthread_attr_t *attr)
     return rc;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define UNITS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNITS_TSAN 1
+#endif
+#endif
+
+int units_coro_unsupported(char *why, size_t len)
+{
+#ifdef UNITS_TSAN
+    snprintf(why, len, "coroutines are not run under ThreadSanitizer: coro.c does not announce "
+             "its stack switches to it, and its shadow call stack overflows");
+    return -1;
+#else
+    (void)why;
+    (void)len;
+    return 0;
+#endif
+}
+
 void units_coro_attr(const struct unit_config *cfg, struct coro_pool *pool, struct coro_attr *a)
 {
     coro_attr_init(a);

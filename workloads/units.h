@@ -68,6 +68,10 @@ size_t units_default_thread_stack(void);
 void units_row(struct param_row *id, const struct unit_config *cfg, long long units);
 /* Sets up a pthread attribute for a configuration; 0 or an errno value. */
 int units_thread_attr(const struct unit_config *cfg, pthread_attr_t *attr);
+/* 0 when coroutines can run in this build, else -1 with the reason: ThreadSanitizer keeps one
+ * shadow call stack per thread and coro.c does not announce its stack switches to it (no
+ * fiber annotations), so frames of coroutines that never return pile up until it crashes. */
+int units_coro_unsupported(char *why, size_t len);
 /* coro_attr for a coroutine configuration: coro-asm where available, else coro-ucontext. */
 void units_coro_attr(const struct unit_config *cfg, struct coro_pool *pool, struct coro_attr *a);
 
