@@ -8,11 +8,13 @@
 extern const struct workload harness_workload;
 extern const struct workload ctxswitch_workload;
 extern const struct workload memory_workload;
+extern const struct workload spawn_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
     &ctxswitch_workload,
     &memory_workload,
+    &spawn_workload,
 };
 
 size_t workload_count(void) { return sizeof table / sizeof table[0]; }
