@@ -87,9 +87,7 @@
 enum counter_id { K_VSZ, K_RSS, K_KSTACK, K_PTE, K_SLAB, K_COUNT };
 
 struct mem_case {
-    struct unit_config cfg;
-    long units;
-    char group[96];
+    struct unit_case u; /* cfg, units, group */
     /* Allocated and touched in setup, before any baseline. */
     pthread_t *tids;
     struct coro **cos;
@@ -155,38 +153,38 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
     thp_mode(thp, sizeof thp);
     struct units_memory room;
     if (units_memory_room(&room) == 0 &&
-        (double)m->units * sizeof(void *) > (double)(room.available - room.reserve)) {
+        (double)m->u.units * sizeof(void *) > (double)(room.available - room.reserve)) {
         snprintf(msg, len, "memory: the handles of %ld units alone would not leave %s its "
-                 "reserve", m->units, room.source);
+                 "reserve", m->u.units, room.source);
         c->limit_reached = 0;
         return BENCH_LIMIT;
     }
-    if (m->cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
+    if (m->u.cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
         return BENCH_SKIP;
-    if (m->cfg.kind == UNIT_CORO) {
+    if (m->u.cfg.kind == UNIT_CORO) {
         struct coro_attr a;
-        units_coro_attr(&m->cfg, NULL, &a);
-        m->cos = touched_array((size_t)m->units, sizeof *m->cos);
+        units_coro_attr(&m->u.cfg, NULL, &a);
+        m->cos = touched_array((size_t)m->u.units, sizeof *m->cos);
         snprintf(m->base_note, sizeof m->base_note, "switch %s; KernelStack and Slab are "
                  "machine-wide; THP %s", coro_switch_name(a.switch_kind), thp);
     } else {
-        int rc = units_thread_attr(&m->cfg, &m->attr);
+        int rc = units_thread_attr(&m->u.cfg, &m->attr);
         if (rc) {
             snprintf(msg, len, "pthread attributes for a %zu-byte stack: %s",
-                     m->cfg.stack_bytes, strerror(rc));
+                     m->u.cfg.stack_bytes, strerror(rc));
             return BENCH_ERROR;
         }
         m->have_attr = 1;
-        m->ndrain = (long)(stack_cache_bytes() / m->cfg.stack_bytes) + 1;
-        m->tids = touched_array((size_t)m->units, sizeof *m->tids);
+        m->ndrain = (long)(stack_cache_bytes() / m->u.cfg.stack_bytes) + 1;
+        m->tids = touched_array((size_t)m->u.units, sizeof *m->tids);
         m->drain = touched_array((size_t)m->ndrain, sizeof *m->drain);
         snprintf(m->base_note, sizeof m->base_note, "glibc's stack cache emptied by %ld parked "
                  "threads first; KernelStack and Slab are machine-wide; THP %s", m->ndrain, thp);
     }
-    if ((m->cfg.kind == UNIT_CORO && !m->cos) ||
-        (m->cfg.kind != UNIT_CORO && (!m->tids || !m->drain))) {
+    if ((m->u.cfg.kind == UNIT_CORO && !m->cos) ||
+        (m->u.cfg.kind != UNIT_CORO && (!m->tids || !m->drain))) {
         free_arrays(m);
-        snprintf(msg, len, "memory: no room for the handles of %ld units", m->units);
+        snprintf(msg, len, "memory: no room for the handles of %ld units", m->u.units);
         c->limit_reached = 0;
         return BENCH_LIMIT;
     }
@@ -244,7 +242,7 @@ static int settle(void)
 static void coro_touch_main(void *arg)
 {
     struct mem_case *m = arg;
-    coro_stack_touch(m->cfg.touch_bytes);
+    coro_stack_touch(m->u.cfg.touch_bytes);
     m->touched++;
     coro_yield(); /* suspended here until destroyed */
 }
@@ -261,22 +259,22 @@ static void destroy_coros(struct mem_case *m, long n, struct coro_pool *pool)
 static long create_coros(struct mem_case *m, struct coro_pool **pool, char *why, size_t len)
 {
     *pool = NULL;
-    if (m->cfg.alloc == ALLOC_POOL) {
-        size_t per_chunk = POOL_CHUNK / m->cfg.stack_bytes;
-        if (per_chunk > (size_t)m->units)
-            per_chunk = (size_t)m->units;
-        int rc = coro_pool_create(pool, m->cfg.stack_bytes, per_chunk ? per_chunk : 1);
+    if (m->u.cfg.alloc == ALLOC_POOL) {
+        size_t per_chunk = POOL_CHUNK / m->u.cfg.stack_bytes;
+        if (per_chunk > (size_t)m->u.units)
+            per_chunk = (size_t)m->u.units;
+        int rc = coro_pool_create(pool, m->u.cfg.stack_bytes, per_chunk ? per_chunk : 1);
         if (rc < 0) {
             units_coro_limit(rc, why, len);
             return 0;
         }
     }
     struct coro_attr a;
-    units_coro_attr(&m->cfg, *pool, &a);
+    units_coro_attr(&m->u.cfg, *pool, &a);
     struct units_guard g;
-    units_guard_init(&g, &m->cfg);
+    units_guard_init(&g, &m->u.cfg);
     m->touched = 0;
-    for (long i = 0; i < m->units; i++) {
+    for (long i = 0; i < m->u.units; i++) {
         if (units_guard_check(&g, i, why, len) < 0)
             return i;
         int rc = coro_create(&m->cos[i], &a, coro_touch_main, m);
@@ -289,7 +287,7 @@ static long create_coros(struct mem_case *m, struct coro_pool **pool, char *why,
             return -(i + 1);
         }
     }
-    return m->units;
+    return m->u.units;
 }
 
 static void release_threads(struct units_park *p, pthread_t *tids, long n)
@@ -301,7 +299,7 @@ static void release_threads(struct units_park *p, pthread_t *tids, long n)
 static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
 {
     struct mem_case *m = c->ctx;
-    const int threads = m->cfg.kind != UNIT_CORO;
+    const int threads = m->u.cfg.kind != UNIT_CORO;
     char why[512] = "";
     double elapsed = 0;
     for (uint64_t it = 0; it < iters && !bench_failed(st); it++) {
@@ -335,9 +333,9 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
         struct coro_pool *pool = NULL;
         if (threads) {
             struct units_guard g;
-            units_guard_init(&g, &m->cfg);
-            m->park = (struct units_park){.touch = m->cfg.touch_bytes};
-            created = units_threads_start(m->tids, m->units, &m->attr, units_parked_main,
+            units_guard_init(&g, &m->u.cfg);
+            m->park = (struct units_park){.touch = m->u.cfg.touch_bytes};
+            created = units_threads_start(m->tids, m->u.units, &m->attr, units_parked_main,
                                           &m->park, &g, &err, why, sizeof why);
             units_park_wait(&m->park, (int)created);
         } else {
@@ -345,7 +343,7 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
         }
         elapsed += (double)(bench_now_ns() - t0);
 
-        int ok = created == m->units && units_counters(&after) == 0;
+        int ok = created == m->u.units && units_counters(&after) == 0;
         long long dthreads = ok ? after.threads - before.threads : 0;
         if (threads) {
             release_threads(&m->park, m->tids, created);
@@ -357,7 +355,7 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
             bench_fail(st, "%s", why);
             break;
         }
-        if (created != m->units) {
+        if (created != m->u.units) {
             bench_limit(st, (double)created, "%s", why);
             break;
         }
@@ -366,17 +364,17 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
             break;
         }
         /* Counted, not assumed. */
-        if (threads && dthreads != m->units) {
-            bench_fail(st, "%ld threads created but the process gained %lld", m->units,
+        if (threads && dthreads != m->u.units) {
+            bench_fail(st, "%ld threads created but the process gained %lld", m->u.units,
                        dthreads);
             break;
         }
-        if (!threads && m->touched != m->units) {
-            bench_fail(st, "%ld coroutines created but %ld ran their touch", m->units,
+        if (!threads && m->touched != m->u.units) {
+            bench_fail(st, "%ld coroutines created but %ld ran their touch", m->u.units,
                        m->touched);
             break;
         }
-        double n = (double)m->units;
+        double n = (double)m->u.units;
         double v[K_COUNT] = {
             [K_VSZ] = (double)(after.vm_size - before.vm_size) / n,
             [K_RSS] = (double)(after.rss - before.rss) / n,
@@ -399,10 +397,8 @@ static double mem_body(struct bench_case *c, struct bench_state *st, uint64_t it
     return elapsed;
 }
 
-static const char *const variant_names[] = {"thread", "thread-small", "coroutine", NULL};
-
 static const struct param_use params[] = {
-    {.key = "variant", .defaults = "thread,thread-small,coroutine", .choices = variant_names},
+    {.key = "variant", .defaults = "thread,thread-small,coroutine", .choices = unit_variant_names},
     {.key = "units", .defaults = "auto"},
     {.key = "stack_bytes", .defaults = "auto"},
     {.key = "stack_alloc", .defaults = "auto"},
@@ -422,50 +418,40 @@ static const struct unit_defaults defaults = {
     .coro_units_quick = "1,1000,100000",
 };
 
+struct planning {
+    struct plan *plan;
+    const struct run_opts *o;
+    const struct workload *w;
+    char *msg;
+    size_t len;
+};
+
+static int add_case(void *arg, const struct unit_config *cfg, long long units)
+{
+    struct planning *p = arg;
+    struct bench_case *c = units_case(p->plan, p->w, NULL, cfg, units, sizeof(struct mem_case),
+                                      "sweep", p->msg, p->len);
+    if (!c)
+        return 1;
+    c->metric = NULL; /* counters only */
+    c->iterations = 1;
+    c->batch = 1;
+    /* Exact counts: 3 repetitions show the machine-wide noise; a million-unit step takes
+     * seconds of page faults and its counters agree to 0.1%: once (quirk h). */
+    c->repetitions = p->o->repetitions ? 0 : units >= 1000000 ? 1 : 3;
+    c->setup = mem_setup;
+    c->body = mem_body;
+    c->teardown = mem_teardown;
+    bench_case_name(c);
+    return 0;
+}
+
 static int memory_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                        const struct poller_ops *poller, char *msg, size_t len)
 {
     (void)poller;
-    static struct unit_config cfgs[UNITS_MAX_CONFIGS];
-    int ncfg = units_configs(o, w, &defaults, cfgs, UNITS_MAX_CONFIGS, msg, len);
-    if (ncfg < 0)
-        return 2;
-    for (int k = 0; k < ncfg; k++) {
-        long long units[UNITS_MAX_VALUES];
-        int nunits = units_values(o, w, &defaults, &cfgs[k], units, UNITS_MAX_VALUES, msg, len);
-        if (nunits < 0)
-            return 2;
-        for (int u = 0; u < nunits; u++) {
-            struct bench_case *c = plan_add(plan, w, NULL);
-            struct mem_case *m = calloc(1, sizeof *m);
-            if (!c || !m) {
-                free(m);
-                snprintf(msg, len, "out of memory");
-                return 1;
-            }
-            m->cfg = cfgs[k];
-            m->units = (long)units[u];
-            snprintf(m->group, sizeof m->group, "memory/%s/%s/%zu/%zu",
-                     unit_kind_name(m->cfg.kind), unit_alloc_name(m->cfg.alloc),
-                     m->cfg.stack_bytes, m->cfg.touch_bytes);
-            c->ctx = m;
-            c->free_ctx = free;
-            c->group = m->group;
-            units_row(&c->id, &m->cfg, units[u]);
-            param_row_setn(&c->id, COL_TOUCH_BYTES, (long long)m->cfg.touch_bytes);
-            c->metric = NULL; /* counters only */
-            c->iterations = 1;
-            c->batch = 1;
-            /* Exact counts: 3 repetitions show the machine-wide noise; a million-unit step
-             * takes seconds of page faults and its counters agree to 0.1%: once (quirk h). */
-            c->repetitions = o->repetitions ? 0 : m->units >= 1000000 ? 1 : 3;
-            c->setup = mem_setup;
-            c->body = mem_body;
-            c->teardown = mem_teardown;
-            bench_case_name(c);
-        }
-    }
-    return 0;
+    struct planning p = {plan, o, w, msg, len};
+    return units_plan(o, w, &defaults, add_case, &p, msg, len);
 }
 
 const struct workload memory_workload = {

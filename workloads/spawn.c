@@ -65,10 +65,8 @@
 enum spawn_op { OP_CREATE, OP_CHURN };
 
 struct spawn_case {
-    struct unit_config cfg;
+    struct unit_case u; /* cfg, units, group */
     enum spawn_op op;
-    long units;
-    char group[96];
     const struct poller_ops *ops; /* churn of coroutines: the poller under the scheduler */
     pthread_attr_t attr;
     int have_attr;
@@ -152,12 +150,12 @@ static long coro_batch(struct spawn_case *s, long n, char *why, size_t len)
 static double create_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
 {
     struct spawn_case *s = c->ctx;
-    const long per = s->units;                 /* ops per batch */
-    const uint64_t batches = s->units == 1 ? iters : iters / (uint64_t)per;
+    const long per = s->u.units;                 /* ops per batch */
+    const uint64_t batches = s->u.units == 1 ? iters : iters / (uint64_t)per;
     char why[512] = "";
     int64_t t0 = bench_now_ns();
     for (uint64_t b = 0; b < batches; b++) {
-        long got = s->cfg.kind == UNIT_CORO ? coro_batch(s, per, why, sizeof why)
+        long got = s->u.cfg.kind == UNIT_CORO ? coro_batch(s, per, why, sizeof why)
                                             : thread_batch(s, per, thread_empty, why,
                                                            sizeof why);
         if (got < 0) {
@@ -177,10 +175,10 @@ static void create_run_start(struct bench_case *c, struct bench_state *st)
     struct spawn_case *s = c->ctx;
     atomic_store(&s->ran, 0);
     s->expected = 0;
-    if (s->cfg.alloc != ALLOC_POOL)
+    if (s->u.cfg.alloc != ALLOC_POOL)
         return;
     /* A fresh pool: its first batch is a first use (quirk b); it leaves the free list warm. */
-    int rc = coro_pool_create(&s->pool, s->cfg.stack_bytes, 0);
+    int rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0);
     char why[512];
     if (rc < 0) {
         units_coro_limit(rc, why, sizeof why);
@@ -189,11 +187,11 @@ static void create_run_start(struct bench_case *c, struct bench_state *st)
     }
     s->cattr.pool = s->pool;
     int64_t t0 = bench_now_ns();
-    long got = coro_batch(s, s->units, why, sizeof why);
-    s->first_use_ns = (double)(bench_now_ns() - t0) / (double)s->units;
+    long got = coro_batch(s, s->u.units, why, sizeof why);
+    s->first_use_ns = (double)(bench_now_ns() - t0) / (double)s->u.units;
     if (got < 0)
         bench_fail(st, "%s", why);
-    else if (got < s->units)
+    else if (got < s->u.units)
         bench_limit(st, (double)got, "%s", why);
 }
 
@@ -215,7 +213,7 @@ static long churn_coro(struct spawn_case *s, char *why, size_t len)
     struct cosched_stats before, after;
     cosched_get_stats(s->sched, &before);
     long spawned = 0;
-    for (; spawned < s->units; spawned++) {
+    for (; spawned < s->u.units; spawned++) {
         int rc = cosched_spawn(s->sched, coro_sleeper, s);
         if (rc < 0) {
             units_coro_limit(rc, why, len);
@@ -252,20 +250,20 @@ static double churn_body(struct bench_case *c, struct bench_state *st, uint64_t 
     double elapsed = 0;
     for (uint64_t i = 0; i < iters; i++) {
         int64_t t0 = bench_now_ns();
-        long got = s->cfg.kind == UNIT_CORO
+        long got = s->u.cfg.kind == UNIT_CORO
                        ? churn_coro(s, why, sizeof why)
-                       : thread_batch(s, s->units, thread_sleeper, why, sizeof why);
+                       : thread_batch(s, s->u.units, thread_sleeper, why, sizeof why);
         int64_t t = bench_now_ns() - t0;
         elapsed += (double)t;
         if (got < 0) {
             bench_fail(st, "%s", why);
             return 0;
         }
-        if (got < s->units) {
+        if (got < s->u.units) {
             bench_limit(st, (double)got, "%s", why);
             return 0;
         }
-        bench_counter(st, "spawn_per_s", (double)s->units * 1e9 / (double)t, "per_s");
+        bench_counter(st, "spawn_per_s", (double)s->u.units * 1e9 / (double)t, "per_s");
     }
     return elapsed;
 }
@@ -304,27 +302,29 @@ static void spawn_teardown(struct bench_case *c)
 }
 
 /* The churn's scheduler, its poller and (pool) a pool warmed by one untimed round. */
-static int churn_setup(struct spawn_case *s, char *msg, size_t len)
+static int churn_setup(struct bench_case *c, char *msg, size_t len)
 {
+    struct spawn_case *s = c->ctx;
     int rc = poller_create(s->ops, &s->poller, NULL);
     if (rc < 0) {
         snprintf(msg, len, "poller %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
     }
-    if (s->cfg.alloc == ALLOC_POOL && (rc = coro_pool_create(&s->pool, s->cfg.stack_bytes, 0))) {
+    if (s->u.cfg.alloc == ALLOC_POOL && (rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0))) {
         snprintf(msg, len, "coro_pool_create: %s", strerror(-rc));
         return BENCH_ERROR;
     }
     struct cosched_cfg cfg = {.poller = s->poller};
-    units_coro_attr(&s->cfg, s->pool, &cfg.attr);
+    units_coro_attr(&s->u.cfg, s->pool, &cfg.attr);
     if ((rc = cosched_create(&s->sched, &cfg)) < 0) {
         snprintf(msg, len, "cosched_create over %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
     }
     char why[512];
     long got = churn_coro(s, why, sizeof why);
-    if (got != s->units) {
+    if (got != s->u.units) {
         snprintf(msg, len, "the warm-up round: %s", why);
+        c->limit_reached = (double)got;
         return got < 0 ? BENCH_ERROR : BENCH_LIMIT;
     }
     return BENCH_OK;
@@ -334,40 +334,40 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct spawn_case *s = c->ctx;
     struct units_guard g;
-    units_guard_init(&g, &s->cfg);
+    units_guard_init(&g, &s->u.cfg);
     c->limit_reached = 0;
     /* The most units alive at once: a batch (threads: their stacks until joined). */
-    if (s->units > 1 && units_guard_fits(&g, s->units, msg, len) < 0)
+    if (s->u.units > 1 && units_guard_fits(&g, s->u.units, msg, len) < 0)
         return BENCH_LIMIT;
-    if (s->cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
+    if (s->u.cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
         return BENCH_SKIP;
     int rc = BENCH_OK;
-    if (s->cfg.kind == UNIT_CORO) {
-        units_coro_attr(&s->cfg, NULL, &s->cattr);
-        if (s->op == OP_CREATE && !(s->cos = calloc((size_t)s->units, sizeof *s->cos))) {
-            snprintf(msg, len, "memory: no room for %ld coroutine handles", s->units);
+    if (s->u.cfg.kind == UNIT_CORO) {
+        units_coro_attr(&s->u.cfg, NULL, &s->cattr);
+        if (s->op == OP_CREATE && !(s->cos = calloc((size_t)s->u.units, sizeof *s->cos))) {
+            snprintf(msg, len, "memory: no room for %ld coroutine handles", s->u.units);
             return BENCH_LIMIT;
         }
         if (s->op == OP_CHURN)
-            rc = churn_setup(s, msg, len);
+            rc = churn_setup(c, msg, len);
         snprintf(s->note, sizeof s->note, "switch %s; %s", coro_switch_name(s->cattr.switch_kind),
-                 s->cfg.alloc == ALLOC_GUARD ? "every stack mapped and unmapped (mmap, mprotect, "
+                 s->u.cfg.alloc == ALLOC_GUARD ? "every stack mapped and unmapped (mmap, mprotect, "
                                                "munmap)"
                  : s->op == OP_CHURN ? "pool warmed by one untimed round"
                                      : "create_ns: warm free list; create_first_use_ns: a "
                                        "fresh pool");
     } else {
-        if ((rc = units_thread_attr(&s->cfg, &s->attr)) != 0) {
+        if ((rc = units_thread_attr(&s->u.cfg, &s->attr)) != 0) {
             snprintf(msg, len, "pthread attributes: %s", strerror(rc));
             return BENCH_ERROR;
         }
         s->have_attr = 1;
-        if (!(s->tids = calloc((size_t)s->units, sizeof *s->tids))) {
+        if (!(s->tids = calloc((size_t)s->u.units, sizeof *s->tids))) {
             spawn_teardown(c);
-            snprintf(msg, len, "memory: no room for %ld thread handles", s->units);
+            snprintf(msg, len, "memory: no room for %ld thread handles", s->u.units);
             return BENCH_LIMIT;
         }
-        snprintf(s->note, sizeof s->note, "%s", s->units == 1
+        snprintf(s->note, sizeof s->note, "%s", s->u.units == 1
                  ? "glibc reuses the last joined thread's stack (no mmap)"
                  : "glibc's stack cache holds 40 MiB: nearly every thread maps a fresh stack");
     }
@@ -379,10 +379,8 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
 
 /* ---- planning ------------------------------------------------------------------------------- */
 
-static const char *const variant_names[] = {"thread", "thread-small", "coroutine", NULL};
-
 static const struct param_use params[] = {
-    {.key = "variant", .defaults = "thread,coroutine", .choices = variant_names},
+    {.key = "variant", .defaults = "thread,coroutine", .choices = unit_variant_names},
     {.key = "units", .defaults = "1,10000", .quick = "1,1000"},
     {.key = "stack_bytes", .defaults = "auto"},
     {.key = "stack_alloc", .defaults = "auto"},
@@ -408,28 +406,25 @@ static const struct poller_ops *first_available(const struct run_opts *o)
     return NULL;
 }
 
-static int add_case(struct plan *plan, const struct workload *w, const struct unit_config *cfg,
-                    enum spawn_op op, long long units, const struct poller_ops *ops, char *msg,
-                    size_t len)
+struct planning {
+    struct plan *plan;
+    const struct workload *w;
+    const struct poller_ops *poller; /* the one this plan() call is for */
+    int first;                       /* it is the run's first available poller */
+    char *msg;
+    size_t len;
+};
+
+static int add_one(struct planning *p, const struct unit_config *cfg, enum spawn_op op,
+                   long long units, const struct poller_ops *ops)
 {
-    struct bench_case *c = plan_add(plan, w, ops);
-    struct spawn_case *s = calloc(1, sizeof *s);
-    if (!c || !s) {
-        free(s);
-        snprintf(msg, len, "out of memory");
+    struct bench_case *c = units_case(p->plan, p->w, ops, cfg, units, sizeof(struct spawn_case),
+                                      op == OP_CREATE ? "create" : "churn", p->msg, p->len);
+    if (!c)
         return 1;
-    }
-    s->cfg = *cfg;
+    struct spawn_case *s = c->ctx;
     s->op = op;
-    s->units = (long)units;
     s->ops = ops;
-    snprintf(s->group, sizeof s->group, "spawn/%s/%s/%s/%s/%zu",
-             op == OP_CREATE ? "create" : "churn", ops ? ops->name : "-",
-             unit_kind_name(cfg->kind), unit_alloc_name(cfg->alloc), cfg->stack_bytes);
-    c->ctx = s;
-    c->free_ctx = free;
-    c->group = s->group;
-    units_row(&c->id, cfg, units);
     c->setup = spawn_setup;
     c->teardown = spawn_teardown;
     if (op == OP_CREATE) {
@@ -453,33 +448,24 @@ static int add_case(struct plan *plan, const struct workload *w, const struct un
     return 0;
 }
 
+static int add_cases(void *arg, const struct unit_config *cfg, long long units)
+{
+    struct planning *p = arg;
+    const int coro = cfg->kind == UNIT_CORO;
+    int rc = 0;
+    if (p->first)
+        rc = add_one(p, cfg, OP_CREATE, units, NULL);
+    /* A churn of one task measures a sleep, not a churn. */
+    if (!rc && units > 1 && (coro || p->first))
+        rc = add_one(p, cfg, OP_CHURN, units, coro ? p->poller : NULL);
+    return rc;
+}
+
 static int spawn_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                       const struct poller_ops *poller, char *msg, size_t len)
 {
-    static struct unit_config cfgs[UNITS_MAX_CONFIGS];
-    int ncfg = units_configs(o, w, &defaults, cfgs, UNITS_MAX_CONFIGS, msg, len);
-    if (ncfg < 0)
-        return 2;
-    const int first = poller == first_available(o);
-    for (int k = 0; k < ncfg; k++) {
-        long long units[UNITS_MAX_VALUES];
-        int nunits = units_values(o, w, &defaults, &cfgs[k], units, UNITS_MAX_VALUES, msg, len);
-        if (nunits < 0)
-            return 2;
-        const int coro = cfgs[k].kind == UNIT_CORO;
-        for (int u = 0; u < nunits; u++) {
-            int rc = 0;
-            if (first)
-                rc = add_case(plan, w, &cfgs[k], OP_CREATE, units[u], NULL, msg, len);
-            /* A churn of one task measures a sleep, not a churn. */
-            if (!rc && units[u] > 1 && (coro || first))
-                rc = add_case(plan, w, &cfgs[k], OP_CHURN, units[u], coro ? poller : NULL, msg,
-                              len);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
+    struct planning p = {plan, w, poller, poller == first_available(o), msg, len};
+    return units_plan(o, w, &defaults, add_cases, &p, msg, len);
 }
 
 const struct workload spawn_workload = {

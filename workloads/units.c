@@ -210,12 +210,57 @@ int units_values(const struct run_opts *o, const struct workload *w,
     return n;
 }
 
-void units_row(struct param_row *id, const struct unit_config *cfg, long long units)
+const char *const unit_variant_names[] = {"thread", "thread-small", "coroutine", NULL};
+
+int units_plan(const struct run_opts *o, const struct workload *w, const struct unit_defaults *d,
+               int (*add)(void *arg, const struct unit_config *cfg, long long units), void *arg,
+               char *msg, size_t len)
 {
-    param_row_set(id, COL_VARIANT, unit_kind_name(cfg->kind));
-    param_row_setn(id, COL_UNITS, units);
-    param_row_setn(id, COL_STACK_BYTES, (long long)cfg->stack_bytes);
-    param_row_set(id, COL_STACK_ALLOC, unit_alloc_name(cfg->alloc));
+    static struct unit_config cfgs[UNITS_MAX_CONFIGS];
+    int ncfg = units_configs(o, w, d, cfgs, UNITS_MAX_CONFIGS, msg, len);
+    if (ncfg < 0)
+        return 2;
+    for (int k = 0; k < ncfg; k++) {
+        long long units[UNITS_MAX_VALUES];
+        int nunits = units_values(o, w, d, &cfgs[k], units, UNITS_MAX_VALUES, msg, len);
+        if (nunits < 0)
+            return 2;
+        for (int u = 0; u < nunits; u++) {
+            int rc = add(arg, &cfgs[k], units[u]);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+struct bench_case *units_case(struct plan *plan, const struct workload *w,
+                              const struct poller_ops *ops, const struct unit_config *cfg,
+                              long long units, size_t ctx_size, const char *tag, char *msg,
+                              size_t len)
+{
+    struct bench_case *c = plan_add(plan, w, ops);
+    struct unit_case *u = calloc(1, ctx_size);
+    if (!c || !u) {
+        free(u);
+        snprintf(msg, len, "out of memory");
+        return NULL;
+    }
+    u->cfg = *cfg;
+    u->units = (long)units;
+    snprintf(u->group, sizeof u->group, "%s/%s/%s/%s/%s/%zu/%zu", w->name, tag,
+             ops ? ops->name : "-", unit_kind_name(cfg->kind), unit_alloc_name(cfg->alloc),
+             cfg->stack_bytes, cfg->touch_bytes);
+    c->ctx = u;
+    c->free_ctx = free;
+    c->group = u->group;
+    param_row_set(&c->id, COL_VARIANT, unit_kind_name(cfg->kind));
+    param_row_setn(&c->id, COL_UNITS, units);
+    param_row_setn(&c->id, COL_STACK_BYTES, (long long)cfg->stack_bytes);
+    param_row_set(&c->id, COL_STACK_ALLOC, unit_alloc_name(cfg->alloc));
+    if (workload_param(w, "touch_bytes"))
+        param_row_setn(&c->id, COL_TOUCH_BYTES, (long long)cfg->touch_bytes);
+    return c;
 }
 
 int units_thread_attr(const struct unit_config *cfg, pthread_attr_t *attr)
@@ -441,21 +486,6 @@ int units_task_room(struct units_tasks *t)
     return 0;
 }
 
-static long count_lines(const char *path)
-{
-    char buf[4096];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    long lines = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++)
-            lines += buf[i] == '\n';
-    close(fd);
-    return lines;
-}
-
 /* The numbers every limit note carries. */
 static void limit_numbers(char *buf, size_t len)
 {
@@ -467,7 +497,7 @@ static void limit_numbers(char *buf, size_t len)
     units_bytes_str((double)m.available, avail, sizeof avail);
     snprintf(buf, len, "threads_max %ld, pid_max %ld, tasks %ld, max_map_count %lld, maps %ld, "
              "%s %s", t.threads_max, t.pid_max, t.tasks,
-             read_number("/proc/sys/vm/max_map_count"), count_lines("/proc/self/maps"),
+             read_number("/proc/sys/vm/max_map_count"), coro_map_entries(),
              m.source ? m.source : "MemAvailable", avail);
 }
 
@@ -486,7 +516,7 @@ void units_thread_limit(int err, char *buf, size_t len)
 {
     struct units_tasks t = {0};
     units_task_room(&t);
-    long maps = count_lines("/proc/self/maps");
+    long maps = coro_map_entries();
     long long max_maps = read_number("/proc/sys/vm/max_map_count");
     const char *name;
     if (max_maps > 0 && maps + 8 >= max_maps)

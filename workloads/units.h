@@ -64,8 +64,27 @@ int units_values(const struct run_opts *o, const struct workload *w,
                  int max, char *msg, size_t len);
 /* The stack size pthread_create uses with default attributes (RLIMIT_STACK, usually 8 MiB). */
 size_t units_default_thread_stack(void);
-/* Fills the CSV identity columns of a case from a configuration. */
-void units_row(struct param_row *id, const struct unit_config *cfg, long long units);
+/* The variant names both workloads take: "thread", "thread-small", "coroutine". */
+extern const char *const unit_variant_names[];
+
+/* The start of a memory or spawn case's context. */
+struct unit_case {
+    struct unit_config cfg;
+    long units;
+    char group[128]; /* the sweep: a limit skips its larger units */
+};
+/* Calls add(arg, cfg, units) for every configuration and unit count of the run, in order
+ * (units_configs, units_values). Returns 0, 2 with msg (bad usage), or what add returned. */
+int units_plan(const struct run_opts *o, const struct workload *w, const struct unit_defaults *d,
+               int (*add)(void *arg, const struct unit_config *cfg, long long units), void *arg,
+               char *msg, size_t len);
+/* A new case whose context (ctx_size bytes, zeroed, freed with the plan) starts with a struct
+ * unit_case; its CSV columns, its group ("<workload>/<tag>/<poller>/<configuration>") and
+ * its context are filled in. NULL when out of memory, with msg set. */
+struct bench_case *units_case(struct plan *plan, const struct workload *w,
+                              const struct poller_ops *ops, const struct unit_config *cfg,
+                              long long units, size_t ctx_size, const char *tag, char *msg,
+                              size_t len);
 /* Sets up a pthread attribute for a configuration; 0 or an errno value. */
 int units_thread_attr(const struct unit_config *cfg, pthread_attr_t *attr);
 /* 0 when coroutines can run in this build, else -1 with the reason: ThreadSanitizer keeps one
