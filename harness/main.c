@@ -46,7 +46,8 @@ static void print_help(void)
            "                     Google Benchmark's JSON goes beside it as F.gbench.json\n"
            "  --set key=v[,v]    a parameter, or a sweep when several values are given; keys are\n"
            "                     CSV columns (below)\n"
-           "  --repetitions N    repetitions per case (default 5, --quick 3)\n"
+           "  --repetitions N    repetitions per case (default 5, --quick 3; memory: 3, and\n"
+           "                     one at a million units)\n"
            "  --min-time S       minimum measured seconds per repetition (default 0.2, quick 0.05)\n"
            "  --list-cases       print the case names the run would execute, and stop\n"
            "  -- FLAGS           passed to Google Benchmark (--benchmark_filter=REGEX, ...)\n");
