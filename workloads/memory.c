@@ -456,8 +456,9 @@ static int memory_plan(struct plan *plan, const struct run_opts *o, const struct
 
 const struct workload memory_workload = {
     .name = "memory",
-    .summary = "virtual, resident and kernel memory per idle thread (default and small "
-               "stacks) and per coroutine (stack sizes, touched depth), N swept to a limit",
+    .summary = "virtual, resident and kernel memory per idle thread and coroutine, N swept "
+               "to a limit (auto: 1..10k threads, 1..1M coroutines; stacks 64k thread-small, "
+               "16k-256k coroutine; pool and guard)",
     .params = params,
     .plan = memory_plan,
 };
