@@ -137,15 +137,6 @@ static void free_arrays(struct mem_case *m)
     m->have_attr = 0;
 }
 
-/* calloc, then written, so the pages are resident before the baseline (not counted per unit). */
-static void *touched_array(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p)
-        memset(p, 0, (n ? n : 1) * size);
-    return p;
-}
-
 static int mem_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct mem_case *m = c->ctx;
@@ -164,7 +155,7 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
     if (m->u.cfg.kind == UNIT_CORO) {
         struct coro_attr a;
         units_coro_attr(&m->u.cfg, NULL, &a);
-        m->cos = touched_array((size_t)m->u.units, sizeof *m->cos);
+        m->cos = units_touched_array((size_t)m->u.units, sizeof *m->cos);
         snprintf(m->base_note, sizeof m->base_note, "switch %s; KernelStack and Slab are "
                  "machine-wide; THP %s", coro_switch_name(a.switch_kind), thp);
     } else {
@@ -176,8 +167,8 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
         }
         m->have_attr = 1;
         m->ndrain = (long)(stack_cache_bytes() / m->u.cfg.stack_bytes) + 1;
-        m->tids = touched_array((size_t)m->u.units, sizeof *m->tids);
-        m->drain = touched_array((size_t)m->ndrain, sizeof *m->drain);
+        m->tids = units_touched_array((size_t)m->u.units, sizeof *m->tids);
+        m->drain = units_touched_array((size_t)m->ndrain, sizeof *m->drain);
         snprintf(m->base_note, sizeof m->base_note, "glibc's stack cache emptied by %ld parked "
                  "threads first; KernelStack and Slab are machine-wide; THP %s", m->ndrain, thp);
     }

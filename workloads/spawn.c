@@ -344,7 +344,8 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
     int rc = BENCH_OK;
     if (s->u.cfg.kind == UNIT_CORO) {
         units_coro_attr(&s->u.cfg, NULL, &s->cattr);
-        if (s->op == OP_CREATE && !(s->cos = calloc((size_t)s->u.units, sizeof *s->cos))) {
+        if (s->op == OP_CREATE &&
+            !(s->cos = units_touched_array((size_t)s->u.units, sizeof *s->cos))) {
             snprintf(msg, len, "memory: no room for %ld coroutine handles", s->u.units);
             return BENCH_LIMIT;
         }
@@ -362,7 +363,7 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
             return BENCH_ERROR;
         }
         s->have_attr = 1;
-        if (!(s->tids = calloc((size_t)s->u.units, sizeof *s->tids))) {
+        if (!(s->tids = units_touched_array((size_t)s->u.units, sizeof *s->tids))) {
             spawn_teardown(c);
             snprintf(msg, len, "memory: no room for %ld thread handles", s->u.units);
             return BENCH_LIMIT;

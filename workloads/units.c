@@ -649,6 +649,14 @@ long units_threads_start(pthread_t *tids, long n, const pthread_attr_t *attr,
     return n;
 }
 
+void *units_touched_array(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (p)
+        memset(p, 0, (n ? n : 1) * size);
+    return p;
+}
+
 void units_threads_join(pthread_t *tids, long n)
 {
     for (long i = 0; i < n; i++)

@@ -176,6 +176,10 @@ long units_threads_start(pthread_t *tids, long n, const pthread_attr_t *attr,
                          char *why, size_t len);
 void units_threads_join(pthread_t *tids, long n);
 
+/* calloc(n, size) written once, so its pages are resident before anything is measured (a
+ * handle array's page faults are the benchmark's, not the units'). NULL when out of memory. */
+void *units_touched_array(size_t n, size_t size);
+
 /* Bytes as "8.0 MiB" for notes. */
 void units_bytes_str(double bytes, char *buf, size_t len);
 
