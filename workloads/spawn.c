@@ -310,7 +310,8 @@ static int churn_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "poller %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
     }
-    if (s->u.cfg.alloc == ALLOC_POOL && (rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0))) {
+    if (s->u.cfg.alloc == ALLOC_POOL &&
+        (rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0)) < 0) {
         snprintf(msg, len, "coro_pool_create: %s", strerror(-rc));
         return BENCH_ERROR;
     }
