@@ -188,7 +188,8 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
     }
     if (!now.refreshed)
         snprintf(m->base_note + strlen(m->base_note), sizeof m->base_note - strlen(m->base_note),
-                 " (not folded: vm.stat_refresh needs root, small N are imprecise)");
+                 "; meminfo's per-cpu parts not folded (vm.stat_refresh needs root): small N "
+                 "are imprecise");
     snprintf(c->note, sizeof c->note, "%.255s", m->base_note);
     return BENCH_OK;
 }
