@@ -46,7 +46,8 @@ static void print_help(void)
            "                     Google Benchmark's JSON goes beside it as F.gbench.json\n"
            "  --set key=v[,v]    a parameter, or a sweep when several values are given; keys are\n"
            "                     CSV columns (below)\n"
-           "  --repetitions N    repetitions per case (default 5, --quick 3)\n"
+           "  --repetitions N    repetitions per case (default 5, --quick 3; memory: 3, and\n"
+           "                     one at a million units)\n"
            "  --min-time S       minimum measured seconds per repetition (default 0.2, quick 0.05)\n"
            "  --list-cases       print the case names the run would execute, and stop\n"
            "  -- FLAGS           passed to Google Benchmark (--benchmark_filter=REGEX, ...)\n");
@@ -316,6 +317,7 @@ static int cmd_run(int argc, char **argv)
             take_workload(workload_at(w)->name, &rc);
     if (check_sets(&rc) < 0)
         return RUN_USAGE;
+    rc.opts.repetitions = (int)reps;
     rc.shim.repetitions = reps > 0 ? (int)reps : rc.opts.quick ? 3 : 5;
     rc.shim.min_time_s = min_time > 0 ? min_time : rc.opts.quick ? 0.05 : 0.2;
     rc.shim.warmup_s = rc.opts.quick ? 0.01 : 0.05;

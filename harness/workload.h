@@ -17,6 +17,7 @@
 
 struct run_opts {
     int quick;
+    int repetitions; /* --repetitions when given, else 0 (the run's default) */
     struct param_overrides set;
     const struct poller_ops *pollers[RUN_MAX_POLLERS]; /* what --poller selected */
     int npollers;

@@ -8,12 +8,16 @@
 extern const struct workload harness_workload;
 extern const struct workload fanin_workload;
 extern const struct workload ctxswitch_workload;
+extern const struct workload memory_workload;
+extern const struct workload spawn_workload;
 extern const struct workload echo_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
     &fanin_workload,
     &ctxswitch_workload,
+    &memory_workload,
+    &spawn_workload,
     &echo_workload,
 };
 

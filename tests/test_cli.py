@@ -11,10 +11,18 @@ GROUP is one of:
               (MUXBENCH_QUICK_CSV, default <build>/quick-run/quick.csv)
   interrupt   SIGINT midway leaves the previous CSV untouched and a partial file of whole
               cases; SIGKILL leaves no file at the target, and the next run tidies up
-  ctxswitch   the switch workload on one cpu: switches counted, placements recorded
+  ctxswitch   switches counted by the kernel on one cpu; a missing placement is skipped
   echo        the echo workload over epoll and poll: its metrics for the coroutine variant per
               poller and the thread variant once, p50 <= p99, bad unit counts exit 2, and a
               sweep past the fd limit ends with a limit row
+  memory      a quick memory run: every metric, and figures that hold logically (a thread's
+              virtual size is at least its stack, a coroutine's resident size at least its
+              touched depth, resident at most virtual); bad thread and coroutine counts exit 2
+  limits      limits reached are data: the map count stops guarded coroutines (memory and
+              spawn), RLIMIT_AS stops threads and pooled coroutines; a limit row with
+              units_reached, the limit named in its note, exit 0
+  spawn       a quick spawn run: create_ns one at a time and in a batch, the churn rate, and
+              every churned task counted; bad counts exit 2
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 import csv
@@ -151,8 +159,10 @@ def validate_csv(path, expect_complete=True):
             check(r["metric"] in METRICS.get(r["workload"], ()), f"{where}: unknown metric")
         if r["status"] in ("ok", "derived"):
             check(r["stat"] in STATS, f"{where}: stat '{r['stat']}'")
-            check(r["value"] != "", f"{where}: empty value")
-            float(r["value"])
+            # A cv is undefined (empty) when the mean is 0 (harness/stats.h).
+            if r["stat"] != "cv" or r["value"] != "":
+                check(r["value"] != "", f"{where}: empty value")
+                float(r["value"] or "nan")
             if r["status"] == "ok":
                 check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
             else:  # derived from other rows' medians (a fit): the note says from what
@@ -418,16 +428,248 @@ def echo():
     check(p.returncode == 3, f"echo units={over} alone: exit {p.returncode}, expected 3")
 
 
+# ---- memory and spawn -------------------------------------------------------------------------
+
+MEMORY_METRICS = ("vsz_per_unit_bytes", "rss_per_unit_bytes", "kernel_per_unit_bytes",
+                  "kernel_stack_per_unit_bytes", "page_tables_per_unit_bytes",
+                  "slab_per_unit_bytes")
+
+
+def sanitizer(rows):
+    """'thread', 'address' or '' from the cflags environment row."""
+    cflags = next((r["note"] for r in rows if r["status"] == "env" and r["metric"] == "cflags"),
+                  "")
+    return "thread" if "-fsanitize=thread" in cflags else \
+        "address" if "-fsanitize=address" in cflags else ""
+
+
+def by_case(rows, workload, stat="median"):
+    """{(poller, variant, units, stack_bytes, stack_alloc, touch_bytes): {metric: value}}."""
+    out = {}
+    for r in rows:
+        if r["workload"] == workload and r["status"] == "ok" and r["stat"] == stat:
+            key = (r["poller"], r["variant"], int(r["units"]), int(r["stack_bytes"]),
+                   r["stack_alloc"], int(r["touch_bytes"] or 0))
+            out.setdefault(key, {})[r["metric"]] = float(r["value"])
+    return out
+
+
+def expect_usage_errors(cases):
+    tmp = tempfile.mkdtemp(prefix="muxbench-units-")
+    out = os.path.join(tmp, "x.csv")
+    for args, text in cases:
+        p = run(["run", "--out", out] + args)
+        check(p.returncode == 2, f"{args}: exit {p.returncode}, expected 2: {p.stderr[-300:]}")
+        check(text in p.stderr, f"{args}: message lacks '{text}': {p.stderr.strip()[-300:]}")
+        check("[ 1/" not in p.stderr, f"{args}: a benchmark ran before the error")
+        check(not os.path.exists(out), f"{args}: wrote {out}")
+
+
+def memory():
+    tmp = tempfile.mkdtemp(prefix="muxbench-mem-")
+    out = os.path.join(tmp, "mem.csv")
+    p = run(["run", "--workload", "memory", "--quick", "--out", out, "--set", "units=1,100",
+             "--set", "touch_bytes=0,8k"])
+    check(p.returncode == 0, f"memory run: exit {p.returncode}: {p.stderr[-1500:]}")
+    rows = validate_csv(out)
+    san = sanitizer(rows)
+    cases = by_case(rows, "memory")
+    variants = {k[1] for k in cases}
+    want = {"thread", "thread-small"} | ({"coroutine"} if san != "thread" else set())
+    check(want <= variants, f"memory variants measured: {sorted(variants)}")
+    if san == "thread":
+        skipped = [r for r in rows if r["workload"] == "memory" and r["variant"] == "coroutine"]
+        check(skipped and all(r["status"] == "skipped" and "ThreadSanitizer" in r["note"]
+                              for r in skipped), "coroutines skipped under ThreadSanitizer")
+    means = by_case(rows, "memory", "mean")
+    for key, m in sorted(cases.items()):
+        _, variant, units, stack, alloc, touch = key
+        where = f"memory {variant} units={units} stack={stack} {alloc} touch={touch}"
+        if not check(all(k in m for k in MEMORY_METRICS), f"{where}: metrics {sorted(m)}"):
+            continue
+        vsz, rss = m["vsz_per_unit_bytes"], m["rss_per_unit_bytes"]
+        if variant.startswith("thread"):
+            check(alloc == "pthread", f"{where}: threads allocate pthread stacks")
+            # The whole stack is reserved per thread, touched or not.
+            check(vsz >= stack, f"{where}: vsz per thread {vsz} < its stack {stack}")
+        else:
+            check(alloc in ("guard", "pool"), f"{where}: stack_alloc")
+            check(vsz >= stack, f"{where}: vsz per coroutine {vsz} < its stack {stack}")
+            # Every touched byte is resident (plus the control block's page).
+            check(rss >= touch + 4096, f"{where}: rss per coroutine {rss} < touched {touch} + "
+                                       "a page")
+        # ThreadSanitizer keeps a thread's shadow in mappings made in advance: resident grows,
+        # virtual does not. Elsewhere nothing can be resident without being mapped.
+        if san != "thread":
+            check(rss <= vsz, f"{where}: rss {rss} > vsz {vsz}")
+        mm = means.get(key, {})
+        parts = sum(mm.get(k, 0) for k in ("kernel_stack_per_unit_bytes",
+                                           "page_tables_per_unit_bytes", "slab_per_unit_bytes"))
+        check(abs(mm.get("kernel_per_unit_bytes", 0) - parts) <= 1e-6 * max(1, abs(parts)),
+              f"{where}: kernel per unit {mm.get('kernel_per_unit_bytes')} is not the sum of "
+              f"its parts {parts}")
+    small = [k for k in cases if k[1] == "thread-small"]
+    check(small and all(k[3] == 65536 for k in small), "thread-small's stack is 64 KiB")
+    thread = [k for k in cases if k[1] == "thread"]
+    check(thread and all(k[3] >= 1 << 20 for k in thread),
+          "thread's stack is the default (RLIMIT_STACK's, megabytes)")
+    notes = {r["note"] for r in rows if r["workload"] == "memory" and r["variant"] == "thread"
+             and r["status"] == "ok"}
+    check(any("stack cache" in n for n in notes), f"thread rows say how glibc's cache was "
+                                                  f"handled: {notes}")
+
+    expect_usage_errors([
+        (["--workload", "memory", "--set", "units=0"], "out of range"),
+        (["--workload", "memory", "--set", "units=-1"], "not a whole number"),
+        (["--workload", "memory", "--set", "units=1000000000000"], "out of range"),
+        (["--workload", "memory", "--set", "variant=thread", "--set", "units=5000000"],
+         "PID_MAX_LIMIT"),
+        (["--workload", "memory", "--set", "variant=thread-small", "--set", "units=10,5000000"],
+         "PID_MAX_LIMIT"),
+        (["--workload", "memory", "--set", "variant=coroutine", "--set", "stack_bytes=1g",
+          "--set", "units=100000000"], "address space"),
+        (["--workload", "memory", "--set", "variant=thread", "--set", "stack_bytes=64k"],
+         "default attributes"),
+        (["--workload", "memory", "--set", "variant=thread-small", "--set", "stack_alloc=pool"],
+         "does not take stack_alloc"),
+        (["--workload", "memory", "--set", "variant=coroutine", "--set", "stack_bytes=16k",
+          "--set", "touch_bytes=64k"], "does not fit"),
+        (["--workload", "memory", "--set", "variant=thread-small", "--set", "stack_bytes=8k"],
+         "PTHREAD_STACK_MIN"),
+    ])
+
+
+def limit_rows(rows, workload):
+    return [r for r in rows if r["workload"] == workload and r["status"] == "limit"]
+
+
+def with_rlimit_as(limit):
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def limits():
+    tmp = tempfile.mkdtemp(prefix="muxbench-lim-")
+    # Guarded coroutines: two map entries each, so vm.max_map_count stops them near 32,700.
+    out = os.path.join(tmp, "guard.csv")
+    p = run(["run", "--workload", "memory,spawn", "--poller", "epoll", "--quick", "--out", out,
+             "--set", "variant=coroutine", "--set", "stack_alloc=guard", "--set",
+             "units=100,40000", "--set", "touch_bytes=0"])
+    rows = validate_csv(out)
+    if sanitizer(rows) == "thread":
+        # Nothing but coroutines asked for, all skipped: exit 3 (nothing could be measured).
+        check(p.returncode == 3, f"guard limit run: exit {p.returncode}: {p.stderr[-1500:]}")
+        check(all(r["status"] == "skipped" and "ThreadSanitizer" in r["note"] for r in rows
+                  if r["workload"] in ("memory", "spawn")), "coroutines skipped, with why")
+        print("ThreadSanitizer build: coroutines are skipped; their limits are not exercised")
+    else:
+        check(p.returncode == 0, f"guard limit run: exit {p.returncode}: {p.stderr[-1500:]}")
+        with open("/proc/sys/vm/max_map_count") as f:
+            max_maps = int(f.read())
+        for workload in ("memory", "spawn"):
+            lim = limit_rows(rows, workload)
+            check(lim, f"{workload}: 40,000 guarded coroutines hit a limit")
+            for r in lim:
+                reached = float(r["value"])
+                check(r["units"] == "40000" and r["metric"] == "units_reached",
+                      f"{workload}: limit row {r['units']} {r['metric']}")
+                check("max_map_count" in r["note"] and "threads_max" in r["note"] and
+                      "MemAvailable" in r["note"], f"{workload}: the note names the limit "
+                                                   f"and the numbers: {r['note']}")
+                check(max_maps / 2 * 0.5 < reached <= max_maps / 2,
+                      f"{workload}: units_reached {reached} against max_map_count {max_maps}")
+            ok = [r for r in rows if r["workload"] == workload and r["units"] == "100"
+                  and r["status"] == "ok"]
+            check(ok, f"{workload}: the sweep ran below the limit")
+
+    # RLIMIT_AS: 8 MiB thread stacks and 16 KiB pool stacks run out of 1 GiB of address space
+    # (1,000 threads need 8 GiB; 100,000 coroutines 1.6 GiB).
+    if sanitizer(rows):
+        print("sanitizer build: its shadow memory needs the whole address space; RLIMIT_AS is "
+              "exercised in the plain build")
+        return
+    out = os.path.join(tmp, "as.csv")
+    p = run(["run", "--workload", "memory", "--quick", "--out", out, "--set",
+             "variant=thread,coroutine", "--set", "stack_alloc=pthread,pool", "--set",
+             "units=10,1000,100000", "--set", "touch_bytes=0"],
+            preexec_fn=with_rlimit_as(1 << 30))
+    check(p.returncode == 0, f"RLIMIT_AS run: exit {p.returncode}: {p.stderr[-1500:]}")
+    rows = validate_csv(out)
+    for variant in ("thread", "coroutine"):
+        lim = [r for r in limit_rows(rows, "memory") if r["variant"] == variant]
+        check(len(lim) == 1 and "RLIMIT_AS" in lim[0]["note"],
+              f"{variant}: one limit row naming RLIMIT_AS: {[r['note'] for r in lim]}")
+        if lim:
+            check(0 < float(lim[0]["value"]) < int(lim[0]["units"]),
+                  f"{variant}: units_reached {lim[0]['value']} of {lim[0]['units']}")
+        ok = [r for r in rows if r["workload"] == "memory" and r["variant"] == variant
+              and r["units"] == "10" and r["status"] == "ok"]
+        check(ok, f"{variant}: 10 units fit under RLIMIT_AS")
+        after = [r for r in rows if r["workload"] == "memory" and r["variant"] == variant
+                 and r["units"] == "100000"]
+        if lim and lim[0]["units"] == "1000":
+            check(after and all(r["status"] == "skipped" for r in after),
+                  f"{variant}: the sweep stopped at the limit")
+
+
+def spawn():
+    tmp = tempfile.mkdtemp(prefix="muxbench-spawn-")
+    out = os.path.join(tmp, "spawn.csv")
+    p = run(["run", "--workload", "spawn", "--poller", "epoll", "--quick", "--out", out,
+             "--set", "units=1,1000"])
+    check(p.returncode == 0, f"spawn run: exit {p.returncode}: {p.stderr[-1500:]}")
+    rows = validate_csv(out)
+    san = sanitizer(rows)
+    cases = by_case(rows, "spawn")
+    expect = [("", "thread", 1, "pthread", "create_ns"), ("", "thread", 1000, "pthread",
+              "create_ns"), ("", "thread", 1000, "pthread", "spawn_per_s")]
+    if san != "thread":
+        for alloc in ("pool", "guard"):
+            expect += [("", "coroutine", 1, alloc, "create_ns"),
+                       ("", "coroutine", 1000, alloc, "create_ns"),
+                       ("epoll", "coroutine", 1000, alloc, "spawn_per_s")]
+        expect += [("", "coroutine", 1, "pool", "create_first_use_ns"),
+                   ("", "coroutine", 1000, "pool", "create_first_use_ns")]
+    for poller, variant, units, alloc, metric in expect:
+        vals = [m[metric] for k, m in cases.items()
+                if (k[0], k[1], k[2], k[4]) == (poller, variant, units, alloc) and metric in m]
+        where = f"spawn {poller or '-'} {variant} units={units} {alloc} {metric}"
+        if not check(len(vals) == 1, f"{where}: {len(vals)} values"):
+            continue
+        v = vals[0]
+        check(v > 0, f"{where} = {v}")
+        if metric == "spawn_per_s":
+            # Each task waits 0.5 ms: N tasks cannot all finish in less.
+            check(v <= units / 0.0005, f"{where} = {v}: faster than a 0.5 ms sleep allows")
+    churn = [r for r in rows if r["workload"] == "spawn" and r["metric"] == "spawn_per_s"
+             and r["status"] == "ok"]
+    check(churn and all("1000 of 1000 tasks finished" in r["note"] for r in churn),
+          f"every churned task counted: {sorted({r['note'] for r in churn})}")
+    check(not [r for r in rows if r["workload"] == "spawn" and r["status"] == "error"],
+          "no spawn case failed")
+
+    expect_usage_errors([
+        (["--workload", "spawn", "--set", "units=0"], "out of range"),
+        (["--workload", "spawn", "--set", "units=-5"], "not a whole number"),
+        (["--workload", "spawn", "--set", "variant=thread", "--set", "units=5000000"],
+         "PID_MAX_LIMIT"),
+        (["--workload", "spawn", "--set", "variant=coroutine", "--set", "stack_alloc=pthread"],
+         "does not take stack_alloc"),
+    ])
+
+
 def main():
     groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt,
-              "ctxswitch": ctxswitch, "echo": echo}
+              "ctxswitch": ctxswitch, "echo": echo, "memory": memory,
+                  "limits": limits, "spawn": spawn}
 
 
 def main(groups=None, prefix="cli"):
     """Runs GROUP from `groups` (test_fanin.py passes its own); returns the exit status."""
     if groups is None:
         groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt,
-                  "ctxswitch": ctxswitch, "echo": echo}
+                  "ctxswitch": ctxswitch, "echo": echo, "memory": memory,
+                  "limits": limits, "spawn": spawn}
     if GROUP not in groups:
         print(f"unknown group {GROUP}; valid: {', '.join(groups)}", file=sys.stderr)
         return 2

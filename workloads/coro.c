@@ -252,7 +252,7 @@ static long read_long_file(const char *path)
     return strtol(buf, NULL, 10);
 }
 
-static long count_map_entries(void)
+long coro_map_entries(void)
 {
     char buf[4096];
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -275,7 +275,7 @@ static int fail_limit(int err)
         return -err;
     }
     long max = read_long_file("/proc/sys/vm/max_map_count");
-    long n = count_map_entries();
+    long n = coro_map_entries();
     /* The kernel refuses a new entry once map_count reaches the limit; /proc/self/maps also
      * lists [vsyscall], which is not counted. A small margin covers both. */
     tl_limit = (max > 0 && n >= 0 && n + 3 >= max) ? CORO_LIMIT_MAP_COUNT : CORO_LIMIT_MEMORY;

@@ -182,5 +182,9 @@ void coro_stack_touch(size_t bytes);
 
 /* Why the last failing coro_create / coro_pool_create on this thread failed. */
 enum coro_limit coro_last_limit(void);
+/* The process's map entries (lines of /proc/self/maps, one more than the kernel counts for
+ * [vsyscall]), read with read(2) into a stack buffer: no malloc, so it works at the limit.
+ * -1 when /proc is not there. */
+long coro_map_entries(void);
 
 #endif
