@@ -170,7 +170,8 @@ def _load_one(path):
                 bad(line, "a measured (ok) row needs a stat")
                 continue
             if status in ("ok", "derived", "limit"):
-                if math.isnan(typed["value"]):
+                # a cv is undefined (empty) when the mean is 0 (docs/csv.md)
+                if math.isnan(typed["value"]) and not (status == "ok" and stat == "cv"):
                     bad(line, "a %s row needs a value (metric %s)" % (status, metric))
                     continue
                 # a cv is a ratio whatever the unit cell says (the metric's unit, or none)

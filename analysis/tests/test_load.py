@@ -215,6 +215,17 @@ class LoadErrors(TempDirCase):
                 r["value"] = ""
         self.assertFails(b.write(os.path.join(self.tmp, "n.csv")), "needs a value")
 
+    def test_cv_of_a_zero_mean_is_empty(self):
+        b = small()
+        for r in b.rows:
+            if r["metric"] == "wait_ns" and r["stat"] == "cv":
+                r["value"] = ""           # undefined when the mean is 0 (docs/csv.md)
+        load(b.write(os.path.join(self.tmp, "cv.csv")))
+        for r in b.rows:
+            if r["metric"] == "wait_ns" and r["stat"] == "mean":
+                r["value"] = ""           # but every other statistic needs its value
+        self.assertFails(b.write(os.path.join(self.tmp, "mean.csv")), "needs a value")
+
     def test_bad_status(self):
         text = small().text().replace(",ok,", ",fine,", 1)
         self.assertFails(self.write("st.csv", text), "status 'fine'")
