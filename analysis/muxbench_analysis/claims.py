@@ -83,7 +83,8 @@ RULES = {
           "measured). '≈ X' holds within %gx of X; 'a few hundred MB' is 150 MB-1 GB. A total "
           "holds when resident + kernel memory matches; matching virtual size alone is "
           "reported as 'of virtual size only' and does not count." % APPROX,
-    "C4": "Total = %s × median create_ns. Threads 'take seconds' when the total is ≥ %s; "
+    "C4": "Total = %s × median create_ns, from the batch of 10,000 where the CSV has one "
+          "(else the largest batch, else one at a time). Threads 'take seconds' when the total is ≥ %s; "
           "coroutines 'take milliseconds' when it is ≤ %s (milliseconds or less)."
           % (fmt.count(C4_N), fmt.ns(C4_SECONDS), fmt.ns(C4_MILLISECONDS)),
     "C5": "Per placement, the kernel switch is futex ping-pong (else pipe, else yield) and "
@@ -494,16 +495,27 @@ def evaluate_c3(ds):
 
 
 # ---- C4 ------------------------------------------------------------------------------
+def _batch_first(df):
+    """Rows creating C4_N units at once first (the claim's situation), then larger batches;
+    one-at-a-time rows last."""
+    if "units" not in df.columns or not len(df):
+        return df
+    key = df["units"].apply(lambda u: (0 if u == C4_N else 1, -(u if u == u else 0)))
+    return df.assign(_k=key).sort_values("_k").drop(columns="_k")
+
+
 def evaluate_c4(ds):
     parts, figs, lines = [], [], []
-    thr = ds.stats("spawn", "create_ns", variant="thread")
+    thr = _batch_first(ds.stats("spawn", "create_ns", variant="thread"))
     if len(thr):
         r = thr.iloc[0]
         total = C4_N * r["median"]
         ok = total >= C4_SECONDS
         lines += _lines(thr.iloc[:1])
-        figs.append("thread create+join %s (%s) → %s threads in %s" % (
-            fmt.ns(r["median"]), _spread(r), fmt.count(C4_N), fmt.ns(total)))
+        figs.append("thread create+join %s (%s; %s) → %s threads in %s" % (
+            fmt.ns(r["median"]), _spread(r),
+            "in a batch of %s" % fmt.count(r["units"]) if r.get("units", 1) > 1
+            else "one at a time", fmt.count(C4_N), fmt.ns(total)))
         parts.append(Part("threads take seconds", bool(ok),
                           "%s threads take %s (%s each)%s" % (
                               fmt.count(C4_N), fmt.ns(total), fmt.ns(r["median"]),
@@ -512,6 +524,8 @@ def evaluate_c4(ds):
         parts.append(Part("threads take seconds", None,
                           "no spawn create_ns rows for default-attribute threads"))
     cor = ds.stats("spawn", "create_ns", variant="coroutine")
+    if len(cor) and "units" in cor.columns and (cor["units"] == C4_N).any():
+        cor = cor[cor["units"] == C4_N]  # the claim's situation: 10,000 created at once
     if len(cor):
         recs = _leanest([dict(r) for _, r in cor.iterrows()])
         r = recs[0]

@@ -186,6 +186,18 @@ class C4(VerdictCase):
     def test_not_measured(self):
         self.assertEqual(self.empty_verdict("C4").verdict, NOT_MEASURED)
 
+    def test_the_batch_of_10000_decides_over_one_at_a_time(self):
+        b = self.builder()
+        b.case("spawn", "create_ns", 25000, 0.05, variant="thread", units=1,
+               stack_bytes=8 * MiB, stack_alloc="pthread")
+        b.case("spawn", "create_ns", 120000, 0.05, variant="thread", units=10000,
+               stack_bytes=8 * MiB, stack_alloc="pthread")
+        b.case("spawn", "create_ns", 50, 0.05, variant="coroutine", units=10000,
+               stack_bytes=16 * KiB, stack_alloc="pool")
+        v = self.verdict(b, "C4")
+        self.assertEqual(v.verdict, HOLDS)
+        self.assertIn("in a batch of 10,000", v.measured)
+
 
 class C5(VerdictCase):
     def switch(self, b, mech, place, ns, ratio=None):
