@@ -200,6 +200,14 @@ static void default_out_path(const struct run_config *rc, const struct env *e, c
     snprintf(out, len, "results/%s-%s-%s.csv", stamp, e->meta.host, pollers);
 }
 
+static const struct workload *workload_of(const struct run_config *rc, const struct bench_case *c)
+{
+    for (int w = 0; w < rc->nworkloads; w++)
+        if (strcmp(rc->workloads[w]->name, c->id.v[COL_WORKLOAD]) == 0)
+            return rc->workloads[w];
+    return NULL;
+}
+
 struct summary_line {
     char name[256];
     char text[160];
@@ -269,10 +277,17 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     for (int i = 0; i < plan.count; i++)
         total += shim_filter_matches(plan.cases[i]->name);
     int index = 0;
+    const struct workload *current = NULL; /* whose cases are running */
     for (int i = 0; i < plan.count; i++) {
         struct bench_case *c = plan.cases[i];
         if (!shim_filter_matches(c->name))
             continue;
+        /* A workload's cases are contiguous in the plan: once the next one belongs to another
+         * workload, what the previous kept across its cases (fanin's 20,000 sockets) goes. */
+        const struct workload *w = workload_of(rc, c);
+        if (current && w != current && current->finish)
+            current->finish();
+        current = w;
         index++;
         fprintf(stderr, "[%*d/%d %7.1f s] %s", total >= 100 ? 3 : 2, index, total,
                 (double)(bench_now_ns() - t0) / 1e9, c->name);
@@ -375,9 +390,8 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         fputs(tail, stderr);
     }
 
-    for (int w = 0; w < rc->nworkloads; w++)
-        if (rc->workloads[w]->finish)
-            rc->workloads[w]->finish();
+    if (current && current->finish)
+        current->finish();
 
     struct param_row id;
     memset(&id, 0, sizeof id);

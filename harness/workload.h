@@ -39,8 +39,9 @@ struct workload {
      * exit status (2 bad usage, 3 an environment limit) with the message in msg. */
     int (*plan)(struct plan *plan, const struct run_opts *o, const struct workload *w,
                 const struct poller_ops *poller, char *msg, size_t msg_len);
-    /* After the run's last case (or an early stop): release what the workload kept across
-     * cases (a pool of sockets, a helper process). NULL: nothing kept. */
+    /* Once the workload's last case in the run has ended (before the next workload's first):
+     * release what it kept across cases (a pool of sockets, a helper process), so the next
+     * workload starts with the fds and memory it would have alone. NULL: nothing kept. */
     void (*finish)(void);
     /* On SIGINT/SIGTERM/SIGHUP, from the harness's signal thread, just before the process
      * exits while a case may still be running in the main thread: kill and reap the child

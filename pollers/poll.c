@@ -26,6 +26,7 @@
 
 #include "backends.h"
 #include "fdtab.h"
+#include "pollmask.h"
 
 struct poll_poller {
     struct poller base;
@@ -34,30 +35,6 @@ struct poll_poller {
     int cursor; /* where the next scan starts (quirk d) */
     struct fdtab fds;
 };
-
-static short to_poll(uint32_t events)
-{
-    short e = POLLRDHUP;
-    if (events & MUX_IN)
-        e |= POLLIN;
-    if (events & MUX_OUT)
-        e |= POLLOUT;
-    return e;
-}
-
-static uint32_t from_poll(short e)
-{
-    uint32_t r = 0;
-    if (e & (POLLIN | POLLPRI))
-        r |= MUX_IN;
-    if (e & POLLOUT)
-        r |= MUX_OUT;
-    if (e & (POLLHUP | POLLRDHUP))
-        r |= MUX_HUP;
-    if (e & (POLLERR | POLLNVAL))
-        r |= MUX_ERR;
-    return r;
-}
 
 static int poll_create_poller(struct poller **out, const struct poller_cfg *cfg)
 {
@@ -110,7 +87,8 @@ static int poll_add(struct poller *base, int fd, uint32_t events, void *data)
     s->events = events;
     s->data = data;
     s->index = p->count;
-    p->pfds[p->count++] = (struct pollfd){.fd = fd, .events = to_poll(events)};
+    p->pfds[p->count++] =
+        (struct pollfd){.fd = fd, .events = (short)mux_to_pollmask(events)};
     return 0;
 }
 
@@ -125,7 +103,7 @@ static int poll_mod(struct poller *base, int fd, uint32_t events, void *data)
         return -ENOENT;
     s->events = events;
     s->data = data;
-    p->pfds[s->index].events = to_poll(events);
+    p->pfds[s->index].events = (short)mux_to_pollmask(events);
     return 0;
 }
 
@@ -173,7 +151,9 @@ static int poll_wait_poller(struct poller *base, struct mux_event *out, int max,
         }
         const struct fd_slot *s = fdtab_get(&p->fds, p->pfds[i].fd);
         out[got++] = (struct mux_event){
-            .fd = p->pfds[i].fd, .ready = from_poll(p->pfds[i].revents), .data = s->data};
+            .fd = p->pfds[i].fd,
+            .ready = mux_from_pollmask((unsigned short)p->pfds[i].revents),
+            .data = s->data};
     }
     return got;
 }

@@ -79,6 +79,7 @@
 
 #include "backends.h"
 #include "fdtab.h"
+#include "pollmask.h"
 #include "mux_config.h"
 
 #define URING_SUMMARY "io_uring multishot poll (edge-like), re-armed without IORING_CQE_F_MORE"
@@ -121,30 +122,6 @@ static inline uint64_t ud_make(int fd, uint32_t gen)
 }
 static inline int ud_fd(uint64_t ud) { return (int)(uint32_t)ud; }
 static inline uint32_t ud_gen(uint64_t ud) { return (uint32_t)(ud >> 32) & GEN_MASK; }
-
-static unsigned to_poll(uint32_t events)
-{
-    unsigned e = POLLRDHUP;
-    if (events & MUX_IN)
-        e |= POLLIN;
-    if (events & MUX_OUT)
-        e |= POLLOUT;
-    return e;
-}
-
-static uint32_t from_poll(unsigned e)
-{
-    uint32_t r = 0;
-    if (e & (POLLIN | POLLPRI))
-        r |= MUX_IN;
-    if (e & POLLOUT)
-        r |= MUX_OUT;
-    if (e & (POLLHUP | POLLRDHUP))
-        r |= MUX_HUP;
-    if (e & (POLLERR | POLLNVAL))
-        r |= MUX_ERR;
-    return r;
-}
 
 /* ---- setup, probe ----------------------------------------------------------------------- */
 
@@ -290,9 +267,9 @@ static void uring_destroy(struct poller *base)
 static void prep_poll(struct io_uring_sqe *sqe, int fd, uint32_t events, uint32_t gen)
 {
     if (events & MUX_ONESHOT)
-        io_uring_prep_poll_add(sqe, fd, to_poll(events));
+        io_uring_prep_poll_add(sqe, fd, mux_to_pollmask(events));
     else
-        io_uring_prep_poll_multishot(sqe, fd, to_poll(events));
+        io_uring_prep_poll_multishot(sqe, fd, mux_to_pollmask(events));
     io_uring_sqe_set_data64(sqe, ud_make(fd, gen));
 }
 
@@ -487,7 +464,9 @@ static int take(struct uring_poller *p, const struct io_uring_cqe *cqe, struct m
     if (!merge && *n == max)
         return 0;
     int res = cqe->res;
-    uint32_t bits = res >= 0 ? from_poll((unsigned)res) : res == -ECANCELED ? 0 : MUX_ERR;
+    uint32_t bits = res >= 0              ? mux_from_pollmask((unsigned)res)
+                    : res == -ECANCELED ? 0
+                                        : MUX_ERR;
     if (!(cqe->flags & IORING_CQE_F_MORE)) { /* this poll is over (quirk b) */
         s->state &= ~ST_ARMED;
         int again = res == -ECANCELED || (res >= 0 && !(s->events & MUX_ONESHOT));

@@ -136,6 +136,24 @@ def bad_input():
         check(text in p.stdout, f"list mentions {text}")
     check("kqueue-emul" not in p.stdout, "list never shows the test-only emulation")
 
+    # A backend this kernel cannot run: a skipped row with the reason, still a valid CSV; with
+    # nothing else to measure the run exits 3.
+    unavailable = [line.split()[0] for line in p.stdout.split("workloads:")[0].splitlines()
+                   if len(line.split()) > 1 and line.split()[1] == "unavailable"]
+    if unavailable:
+        backend = unavailable[0]
+        skip_out = os.path.join(tmp, "unavailable.csv")
+        q = run(["run", "--workload", "fanin", "--poller", backend, "--quick", "--out",
+                 skip_out])
+        check(q.returncode == 3, f"--poller {backend} alone: exit {q.returncode}, expected 3")
+        rows = validate_csv(skip_out)
+        fanin = [r for r in rows if r["workload"] == "fanin"]
+        check(fanin and all(r["status"] == "skipped" and r["poller"] == backend and
+                            "backend unavailable" in r["note"] for r in fanin),
+              f"--poller {backend}: skipped rows naming why: {fanin[:1]}")
+    else:
+        print("every backend runs here; the unavailable-backend case is not exercised")
+
 
 # ---- a real quick run ---------------------------------------------------------------------
 
@@ -358,6 +376,21 @@ def echo():
     cases = {(r["poller"], r["variant"]) for r in rows}
     check(cases == {("", "thread"), ("epoll", "coroutine"), ("poll", "coroutine")},
           f"echo: the thread variant once without a poller, coroutines per poller: {cases}")
+
+    # A backend with a fixed fd set cannot hold 1000 connections' fds: skipped, with why.
+    fixed = os.path.join(tmp, "fixed.csv")
+    p = run(["run", "--workload", "echo", "--poller", "libevent-select", "--quick", "--set",
+             "variant=coroutine", "--set", "units=10,1000", "--out", fixed])
+    if "unknown poller" in p.stderr or "backend unavailable" in open(fixed).read():
+        print("libevent-select is not built here; its fd-limit skip is not exercised")
+    else:
+        check(p.returncode == 0, f"echo over libevent-select: exit {p.returncode}")
+        got = {r["units"]: (r["status"], r["note"]) for r in validate_csv(fixed)
+               if r["workload"] == "echo" and (r["metric"] == "req_per_s" or
+                                               r["status"] != "ok")}
+        check(got.get("10", ("",))[0] == "ok", f"echo/libevent-select at 10: {got.get('10')}")
+        check(got.get("1000", ("",))[0] == "skipped" and "FD_SETSIZE" in got["1000"][1],
+              f"echo/libevent-select at 1000: skipped for FD_SETSIZE: {got.get('1000')}")
     for poller, variant in sorted(cases):
         mine = [r for r in rows if r["poller"] == poller and r["variant"] == variant]
         where = f"echo/{poller or '-'}/{variant}"
@@ -664,12 +697,37 @@ def main():
                   "limits": limits, "spawn": spawn}
 
 
+# ---- workloads in sequence ----------------------------------------------------------------
+
+def sequence():
+    """One workload's state kept across its cases (fanin's socket pool, near the fd limit) is
+    released before the next workload runs: echo then has the fds it would have alone."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 4000:
+        print("SKIP: needs a finite fd limit of at least 4000")
+        sys.exit(77)
+    fds = hard - 1000
+    tmp = tempfile.mkdtemp(prefix="muxbench-seq-")
+    out = os.path.join(tmp, "seq.csv")
+    p = run(["run", "--workload", "fanin,echo", "--poller", "epoll", "--quick", "--out", out,
+             "--set", f"fds={fds}", "--set", "units=1500", "--repetitions", "1"])
+    check(p.returncode == 0, f"fanin then echo: exit {p.returncode}: {p.stderr[-800:]}")
+    rows = validate_csv(out)
+    fanin = stat_of(rows, workload="fanin", metric="wait_ns", stat="median")
+    check(fanin is not None, f"fanin measured at fds={fds}")
+    echo = [r for r in rows if r["workload"] == "echo" and r["metric"] == "req_per_s"
+            and r["stat"] == "median"]
+    check(len(echo) == 2, f"echo measured with 1500 connections after fanin held {fds} fds: "
+          f"{[(r['variant'], r['status'], r['note'][:80]) for r in rows if r['workload'] == 'echo'][:3]}")
+
+
 def main(groups=None, prefix="cli"):
     """Runs GROUP from `groups` (test_fanin.py passes its own); returns the exit status."""
     if groups is None:
         groups = {"bad_input": bad_input, "run_csv": run_csv, "interrupt": interrupt,
                   "ctxswitch": ctxswitch, "echo": echo, "memory": memory,
-                  "limits": limits, "spawn": spawn}
+                  "limits": limits, "spawn": spawn, "sequence": sequence}
     if GROUP not in groups:
         print(f"unknown group {GROUP}; valid: {', '.join(groups)}", file=sys.stderr)
         return 2

@@ -407,10 +407,7 @@ static void t_shim_fail_and_limit(void)
     case_result_free(&res);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct t_test tests[] = {
     /* CMake reads the names from these lines: keep one entry per line, in this form. */
     {"stats_known_values", t_stats_known_values},
     {"stats_percentile", t_stats_percentile},
@@ -429,23 +426,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof tests / sizeof tests[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", tests[i].name);
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (argc == 2 && strcmp(argv[1], tests[i].name) != 0)
-            continue;
-        tests[i].fn();
-        printf("%s %s\n", t_failures ? "FAIL" : "PASS", tests[i].name);
-        if (argc == 2)
-            return t_failures ? 1 : 0;
-    }
-    if (argc == 2) {
-        fprintf(stderr, "unknown test %s\n", argv[1]);
-        return 2;
-    }
-    return t_failures ? 1 : 0;
+    return t_main(argc, argv, "harness.", tests, sizeof tests / sizeof tests[0]);
 }

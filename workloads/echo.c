@@ -959,6 +959,16 @@ static int check_limits(struct bench_case *c, char *msg, size_t len)
                               "limits.conf) or lower units",
                               (long)rl.rlim_cur, room, e->units);
     }
+    /* A backend with a fixed fd set (libevent-select: FD_SETSIZE) cannot watch the fd numbers
+     * this many connections take: the numbers run from the lowest free one upwards. */
+    if (e->variant == V_COROUTINE && e->ops->fd_limit > 0) {
+        long highest = sys_count_fds() + e->units + ECHO_FD_RESERVE;
+        if (highest >= e->ops->fd_limit)
+            return fail_setup(c, BENCH_SKIP, 0, msg, len,
+                              "%s refuses fds >= %d (FD_SETSIZE); %ld connections need fd "
+                              "numbers up to about %ld", e->ops->name, e->ops->fd_limit,
+                              e->units, highest);
+    }
     if (e->variant == V_THREAD) {
         long max = sys_long("/proc/sys/kernel/threads-max", -1), now = sys_threads_total();
         if (max > 0 && now > 0 && e->units > max - now - 256)

@@ -609,6 +609,12 @@ def evaluate_c5(ds):
     if not coro_seen:
         parts.append(Part("user switch", None, "no coroutine switch rows (coro-asm, "
                                                "coro-ucontext)"))
+    over = ds.stats("ctxswitch", "coro_overhead_ratio", status="derived")
+    if len(over):
+        lines += _lines(over)
+        notes.append("coro-asm (through coro_resume/coro_yield) costs %.2fx the bare assembly "
+                     "switch (coro-raw) in this run; the suite's own target is within 1.2x"
+                     % over["median"].iloc[0])
     # the ordering the claim implies, as context
     u = sw[sw["variant"].isin(C5_CORO_MECHS)]
     if kernel_medians and len(u):

@@ -233,6 +233,16 @@ class C5(VerdictCase):
         self.switch(b, "coro-asm", "same-pu", 8)
         self.assertEqual(self.verdict(b, "C5").verdict, NOT)
 
+    def test_coroutine_against_the_bare_switch(self):
+        b = self.builder()
+        self.switch(b, "futex", "same-pu", 2600, 1.0)
+        self.switch(b, "coro-asm", "same-pu", 23.6)
+        self.switch(b, "coro-raw", "same-pu", 20.0)
+        b.derived("ctxswitch", "coro_overhead_ratio", 1.18, "coro-asm / coro-raw",
+                  variant="coro-asm", placement="same-pu")
+        v = self.verdict(b, "C5")
+        self.assertIn("costs 1.18x the bare assembly switch (coro-raw)", v.detail)
+
     def test_not_measured(self):
         self.assertEqual(self.empty_verdict("C5").verdict, NOT_MEASURED)
 
