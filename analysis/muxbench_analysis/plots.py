@@ -8,6 +8,7 @@ When the CSV has no rows for a plot, the plot still exists and says what is miss
 """
 import math
 import os
+import re
 import textwrap
 
 import matplotlib
@@ -29,6 +30,7 @@ PLOTS = {
     "pollers_position": ("position_effect", "pollers"),
     "ctxswitch_by_placement": ("ctxswitch", "threads_coroutines"),
     "memory_per_unit": ("memory_per_unit", "threads_coroutines"),
+    "memory_at_n": ("memory_at_n", "threads_coroutines"),
     "memory_totals": ("memory_totals", "threads_coroutines"),
     "spawn_create": ("spawn_create", "threads_coroutines"),
     "spawn_churn": ("spawn_churn", "threads_coroutines"),
@@ -162,18 +164,30 @@ def _errs(df):
 
 
 def _skip_note(ds, workload):
-    """'Not run: a, b (why); c (error: why)', one entry per reason."""
+    """'Not run: a at fds 1,024, 2,048 (why); c (error: why)', one entry per reason; reasons
+    that differ only in their numbers (the same refusal at each fds of a sweep) are one entry,
+    quoted once, with the values it covered."""
     sk = ds.skipped(workload)
     if sk.empty:
         return ""
-    by_note = {}
+    groups = {}
     for _, r in sk.iterrows():
         who = r["poller"] or r["variant"] or workload
         note = ("error: " if r["status"] == "error" else "") + (r["note"] or "no reason given")
-        by_note.setdefault(note, [])
-        if who not in by_note[note]:
-            by_note[note].append(who)
-    bits = ["%s (%s)" % (", ".join(w), n) for n, w in sorted(by_note.items())]
+        key = (who, re.sub(r"[0-9][0-9,.]*", "#", note))
+        g = groups.setdefault(key, {"who": who, "note": note, "at": []})
+        for col in ("fds", "units"):
+            v = r.get(col)
+            if v == v and v not in (None, "") and (col, v) not in g["at"]:
+                g["at"].append((col, v))
+    bits = []
+    for g in groups.values():
+        at = ""
+        if len(g["at"]) > 1:
+            col = g["at"][0][0]
+            vals = sorted(v for c, v in g["at"] if c == col)
+            at = " at %s %s" % (col, ", ".join(fmt.count(v) for v in vals))
+        bits.append("%s%s (%s)" % (g["who"], at, g["note"]))
     return "Not run: " + "; ".join(bits[:6]) + ("; ..." if len(bits) > 6 else "")
 
 
@@ -191,7 +205,7 @@ def wait_vs_fds(ds):
     if fits.empty:
         return _empty(ds, title_default, "no fanin wait_ns rows sweeping fds",
                       "watched fds", "one wait call")
-    fig, (ax,) = _fig()
+    fig, (ax,) = _fig(size=(12, 6.2))
     for p in _order(fits["poller"]):
         sw = wait_sweep(ds, p)
         f = fits[fits["poller"] == p].iloc[0]
@@ -221,7 +235,8 @@ def wait_vs_fds(ds):
     ax.set_xlabel("watched fds (registered with the poller)")
     ax.set_ylabel("one wait call, median time (bars: min-max over repetitions)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7.5, loc="upper left", ncol=2)
+    # Beside the axes, not over them: select's and poll's lines cross the upper left.
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     v = claims.evaluate_c1(ds)
     grow = [p.name.split()[0] for p in v.parts if p.outcome and "O(n)" in p.name]
     flatp = [p.name.split()[0] for p in v.parts if p.outcome and "O(1)" in p.name]
@@ -230,7 +245,6 @@ def wait_vs_fds(ds):
         per = fits[fits["poller"].isin(grow)]["per_fd_ns"]
         bits.append("%s grow%s linearly with watched fds (%s-%s per fd)" % (
             " and ".join(grow), "s" if len(grow) == 1 else "", claims._nsfd(per.min()),
-            claims._nsfd(per.max()).replace(" ns", "") + " ns" if False else
             claims._nsfd(per.max())))
     if flatp:
         bits.append("%s stay%s flat" % (" and ".join(flatp), "s" if len(flatp) == 1 else ""))
@@ -470,7 +484,7 @@ def memory_per_unit(ds):
                       "units", "bytes per unit")
     fig, axes = _fig(ncols=3, size=(15, 5.8))
     styles = {"thread": "-", "thread-small": "--", "coroutine": ":"}
-    pal = ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b"]
+    pal = [matplotlib.colormaps["tab20"](i / 20.0) for i in range(20)]
     for k, (label, (variant, rs)) in enumerate(sorted(series.items())):
         for ax, key in zip(axes, ("vsz", "rss", "kernel")):
             xs = [r["units"] for r in rs if not math.isnan(r[key])]
@@ -510,11 +524,102 @@ def memory_per_unit(ds):
         bits.append("a coroutine " + cor[0].text.split(") uses ")[-1].split(" (")[0])
     title = ", ".join(bits[:2]) + ("; " + bits[2] if len(bits) > 2 else "") if bits else \
         "Memory per thread and per coroutine"
-    note = ""
-    if len(lim):
-        note = "Dotted red lines: a limit stopped a sweep at that N (%s)." % "; ".join(
-            sorted(set(lim["note"])))
-    return _finish(fig, ds, title + " (C2: %s)" % v.verdict, note)
+    return _finish(fig, ds, title + " (C2: %s)" % v.verdict, _limit_note(lim))
+
+
+def _limit_note(lim):
+    """The limits that stopped sweeps, each kind once (the notes of one limit differ only in
+    the figures they quote: maps, MemAvailable)."""
+    if not len(lim):
+        return ""
+    seen = {}
+    for _, r in lim.iterrows():
+        seen.setdefault(re.sub(r"[0-9][0-9,.]*", "#", r["note"]), (r["note"], []))[1].append(
+            r["median"])
+    bits = ["at %s units: %s" % ("/".join(fmt.count(n) for n in sorted(set(ns))), note)
+            for note, ns in seen.values()]
+    return "Dotted red lines: a limit stopped a sweep at that N (%s)." % "; ".join(bits)
+
+
+def _memory_pick(ds):
+    """The configurations that answer C2 at a glance, at one N: default and small-stack threads
+    untouched, the leanest coroutine and the runtime's default one (64 KiB, guard page),
+    untouched. N is 10,000 where threads reached it, else the largest N threads reached."""
+    recs = {v: claims._memory_table(ds, v) for v in ("thread", "thread-small", "coroutine")}
+    thread_ns = sorted({r["units"] for r in recs["thread"] + recs["thread-small"]})
+    if not thread_ns:
+        return None, []
+    n = 10000 if 10000 in thread_ns else thread_ns[-1]
+
+    def untouched(r):
+        return claims._isnan(r["touch_bytes"]) or r["touch_bytes"] == 0
+
+    picked = []
+    for v in ("thread", "thread-small"):
+        picked += [(v, r) for r in recs[v] if r["units"] == n and untouched(r)][:1]
+    cor = [r for r in recs["coroutine"] if r["units"] == n and untouched(r)]
+    if cor:
+        lean = claims._leanest(cor)[0]
+        picked.append(("coroutine", lean))
+        default = [r for r in cor if r["stack_bytes"] == 65536 and r["stack_alloc"] == "guard"]
+        if default and default[0] is not lean:
+            picked.append(("coroutine", default[0]))
+    return n, picked
+
+
+def memory_at_n(ds):
+    """Per-unit virtual, resident and kernel memory of a thread against a coroutine, at one N,
+    as bars on a log scale, with the seed's 8 MB and 'a few KB'."""
+    n, picked = _memory_pick(ds)
+    if not picked:
+        return _empty(ds, "Memory per thread and per coroutine", "no memory rows for threads",
+                      "configuration", "bytes per unit")
+    fig, (ax,) = _fig(size=(11, 5.8))
+    kinds = (("vsz", "virtual size", "#bbbbbb"), ("rss", "resident (RSS)", "#1f77b4"),
+             ("kernel", "kernel (stack + page tables + slab)", "#ff7f0e"))
+    width = 0.26
+    for k, (key, what, col) in enumerate(kinds):
+        xs = [i + (k - 1) * width for i in range(len(picked))]
+        ys = [r[key] for _, r in picked]
+        bars = ax.bar(xs, [y if y == y and y > 0 else 0 for y in ys], width, color=col,
+                      label=what, edgecolor="#333333", lw=0.5)
+        for b, y in zip(bars, ys):
+            if y == y and y > 0:
+                ax.annotate(fmt.nbytes(y), (b.get_x() + b.get_width() / 2, y),
+                            textcoords="offset points", xytext=(0, 2), ha="center",
+                            fontsize=7.5)
+    ax.axhline(claims.THREAD_STACK, color=REF, ls="--", lw=1.1,
+               label="seed 002 §5.2: thread ~8 MB")
+    ax.axhspan(1024, claims.FEW_KB, color="#2ca02c", alpha=0.12,
+               label="seed 002 §5.2: coroutine ~few KB")
+    ax.set_xticks(range(len(picked)))
+    ax.set_xticklabels(["%s\n%s" % (v, claims._config_name(r)) for v, r in picked],
+                       fontsize=8.5)
+    ax.set_yscale("log")
+    _bytes_axis(ax)
+    ax.set_ylabel("bytes per unit, median over repetitions")
+    ax.set_xlabel("one unit among %s alive at once" % fmt.count(n))
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(max(ymin, 16), ymax * 3)
+    t = dict(picked)
+    bits = []
+    if "thread" in t:
+        r = t["thread"]
+        bits.append("With %s alive, a default thread reserves %s but uses %s resident + %s "
+                    "kernel" % (fmt.count(n), fmt.nbytes(r["vsz"]), fmt.nbytes(r["rss"]),
+                                fmt.nbytes(r["kernel"]) if r["kernel"] == r["kernel"] else "?"))
+    cor = [r for v, r in picked if v == "coroutine"]
+    if cor:
+        c = cor[0]
+        bits.append("a coroutine (%s) %s resident + %s kernel" % (
+            claims._config_name(c), fmt.nbytes(c["rss"]),
+            fmt.nbytes(c["kernel"]) if c["kernel"] == c["kernel"] else "?"))
+    return _finish(fig, ds, "; ".join(bits) if bits else "Memory per unit",
+                   "Per unit = (process counter with N alive - before) / N: virtual size "
+                   "(VmSize), resident (smaps_rollup Rss), kernel (KernelStack, VmPTE, Slab). "
+                   "All configurations and N: memory_per_unit.png.")
 
 
 def memory_totals(ds):
