@@ -187,6 +187,13 @@ void run_case_body(benchmark::State &gs, bench_case *c)
     if (c->run_start)
         c->run_start(c, &st);
     const uint64_t batch = c->batch ? c->batch : 1;
+    /* Room for this repetition's per-op samples, made and touched here, untimed: a push_back
+     * inside a timed region never reallocates or faults in a page (up to 2^20 samples). */
+    if (c->metric && c->timing == BENCH_TIME_MANUAL) {
+        size_t room = (size_t)std::min<benchmark::IterationCount>(gs.max_iterations, 1 << 20);
+        st.samples.resize(room);
+        st.samples.clear();
+    }
     const int64_t started = bench_now_ns();
     while (gs.KeepRunningBatch((benchmark::IterationCount)batch)) {
         if (st.failed)

@@ -46,15 +46,6 @@ static int reserve(struct csv_out *o, size_t more)
     return 0;
 }
 
-static void append(struct csv_out *o, const char *s)
-{
-    size_t n = strlen(s);
-    if (reserve(o, n) == 0) {
-        memcpy(o->buf + o->len, s, n);
-        o->len += n;
-    }
-}
-
 void csv_quote(const char *in, char *out, size_t len)
 {
     if (!len)
@@ -80,10 +71,17 @@ void csv_quote(const char *in, char *out, size_t len)
 
 static void append_cell(struct csv_out *o, const char *s, int last)
 {
-    char q[1024];
-    csv_quote(s, q, sizeof q);
-    append(o, q);
-    append(o, last ? "\n" : ",");
+    /* Quoted straight into the buffer, whatever the cell's length (a long command line). */
+    if (!s)
+        s = "";
+    size_t n = strlen(s);
+    if (reserve(o, 2 * n + 3) < 0) {
+        o->oom = 1;
+        return;
+    }
+    csv_quote(s, o->buf + o->len, 2 * n + 3);
+    o->len += strlen(o->buf + o->len);
+    o->buf[o->len++] = last ? '\n' : ',';
 }
 
 /* A run killed outright (SIGKILL, OOM) leaves its hidden temporary file behind; the next run
@@ -203,6 +201,11 @@ int csv_flush(struct csv_out *o)
     pthread_mutex_lock(&o->lock);
     int rc = 0;
     size_t off = 0;
+    if (o->oom) { /* a row could not be built whole: write none of this case's */
+        o->len = 0;
+        pthread_mutex_unlock(&o->lock);
+        return -ENOMEM;
+    }
     /* One write() for the whole case: a regular file write of this size completes unless
      * the process is killed outright, and then the file is still the temporary one. */
     while (off < o->len) {

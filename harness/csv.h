@@ -32,6 +32,7 @@ struct csv_out {
     char *buf;
     size_t len, cap;
     long rows;
+    int oom; /* a row could not be buffered whole; the next flush fails */
     struct csv_meta meta;
     pthread_mutex_t lock;
 };

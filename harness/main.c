@@ -215,6 +215,21 @@ static int check_sets(const struct run_config *rc)
             takers++;
             for (int v = 0; v < set->count; v++) {
                 char err[512];
+                /* "auto" is a value only where the workload's default computes it, and it
+                 * stands alone: it is a whole sweep. */
+                if (strcmp(set->values[v], "auto") == 0 && set->count > 1) {
+                    fprintf(stderr, "muxbench: --set %s: 'auto' is a whole sweep and cannot be "
+                            "mixed with other values\n", set->key);
+                    return -1;
+                }
+                if (strcmp(set->values[v], "auto") == 0 && !strstr(u->defaults, "auto")) {
+                    fprintf(stderr, "muxbench: --set %s=auto: workload %s has no automatic "
+                            "value for %s; give one\n", set->key, rc->workloads[i]->name,
+                            set->key);
+                    return -1;
+                }
+                if (strcmp(set->values[v], "auto") == 0)
+                    continue;
                 if (d->type == PARAM_CHOICE &&
                     param_check_value(d, u->choices, set->values[v], err, sizeof err) < 0) {
                     fprintf(stderr, "muxbench: %s (workload %s)\n", err, rc->workloads[i]->name);
@@ -312,6 +327,20 @@ static int cmd_run(int argc, char **argv)
     if (each_name(workloads ? workloads : "", take_workload, &rc) < 0 ||
         each_name(pollers ? pollers : "all", take_poller, &rc) < 0)
         return RUN_USAGE;
+    if (workloads && rc.nworkloads == 0) {
+        char names[512];
+        workload_names(names, sizeof names);
+        fprintf(stderr, "muxbench: --workload '%s' names no workload; valid: %s\n", workloads,
+                names);
+        return RUN_USAGE;
+    }
+    if (pollers && rc.opts.npollers == 0 && strcmp(pollers, "all") != 0) {
+        char names[1024];
+        poller_names(names, sizeof names, 0);
+        fprintf(stderr, "muxbench: --poller '%s' names no poller; valid: %s, all\n", pollers,
+                names);
+        return RUN_USAGE;
+    }
     if (!workloads)
         for (size_t w = 0; w < workload_count(); w++)
             take_workload(workload_at(w)->name, &rc);

@@ -169,8 +169,9 @@ int param_parse_set(struct param_overrides *o, const char *arg, char *err, size_
         }
         memcpy(set->values[set->count], p, n);
         set->values[set->count][n] = '\0';
-        /* Choices of `variant` depend on the workload; they are checked against it later. */
-        if (d->choices || d->type != PARAM_CHOICE)
+        /* Choices of `variant` depend on the workload, and "auto" is allowed only where a
+         * workload's default computes the value: both are checked against the workloads. */
+        if (strcmp(set->values[set->count], "auto") != 0 && (d->choices || d->type != PARAM_CHOICE))
             if (param_check_value(d, NULL, set->values[set->count], err, err_len) < 0)
                 return -1;
         set->count++;

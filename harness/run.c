@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,35 @@ oom:
 /* ---- interruption ------------------------------------------------------------------------ */
 
 static struct csv_out *g_csv;
+static atomic_int g_committed;
+
+/* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
+ * that finished are whole in the temporary file (one write per case), so they are kept under
+ * the partial name before the signal takes its default course. rename() is async-signal-safe;
+ * nothing here takes a lock the crashing thread may hold. */
+static void on_crash(int sig)
+{
+    static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
+                              "file beside the output\n";
+    if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void crash_handlers_install(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
 static const struct run_config *g_run;
 static char g_json_partial[PATH_MAX];
 static volatile int g_cases_done;
@@ -86,6 +116,11 @@ static void *signal_thread(void *arg)
     sigset_t *set = arg;
     int sig = 0;
     sigwait(set, &sig);
+    if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
+        fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
+                strsignal(sig), g_csv->path);
+        _exit(RUN_INTERRUPTED);
+    }
     /* Child processes first (a workload's helper): nothing of the run may outlive it. */
     for (int w = 0; g_run && w < g_run->nworkloads; w++)
         if (g_run->workloads[w]->interrupted)
@@ -263,7 +298,15 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     g_csv = &csv;
     g_run = rc;
     pthread_t sigthread;
-    pthread_create(&sigthread, NULL, signal_thread, &sigs);
+    int sig_rc = pthread_create(&sigthread, NULL, signal_thread, &sigs);
+    if (sig_rc) {
+        fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s\n",
+                strerror(sig_rc));
+        csv_discard(&csv);
+        plan_free(&plan);
+        return RUN_INTERNAL;
+    }
+    crash_handlers_install();
 
     env_write_rows(&env, &csv);
     csv_flush(&csv);
@@ -272,10 +315,15 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     int ran = 0, skipped_env = 0, errors = 0, total = 0;
     struct summary_line *summary = calloc((size_t)plan.count + 1, sizeof *summary);
     int nsummary = 0;
-    char stopped_groups[64][64];
+    const char **stopped_groups = calloc((size_t)plan.count + 1, sizeof *stopped_groups);
     int nstopped = 0;
     for (int i = 0; i < plan.count; i++)
         total += shim_filter_matches(plan.cases[i]->name);
+    if (!summary || !stopped_groups) {
+        fprintf(stderr, "muxbench: out of memory before the first case\n");
+        csv_abort_partial(&csv);
+        _exit(RUN_INTERNAL);
+    }
     int index = 0;
     const struct workload *current = NULL; /* whose cases are running */
     for (int i = 0; i < plan.count; i++) {
@@ -336,9 +384,8 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             if (setup_rc == BENCH_LIMIT) {
                 csv_row(&csv, &c->id, "units_reached", "", c->limit_reached, "count", 0, 0,
                         "limit", note);
-                if (c->group && nstopped < 64)
-                    snprintf(stopped_groups[nstopped++], sizeof stopped_groups[0], "%s",
-                             c->group);
+                if (c->group)
+                    stopped_groups[nstopped++] = c->group; /* lives as long as the plan */
             } else {
                 csv_row(&csv, &c->id, c->metric ? c->metric : "", "", NAN, "", 0, 0,
                         status_word, note);
@@ -368,6 +415,9 @@ int run_execute(struct run_config *rc, int argc, char **argv)
                          s.median, unit, 100 * s.cv, s.n);
                 snprintf(line->text, sizeof line->text, "%-24s %12.4g %-6s cv %5.1f%%", metric,
                          s.median, unit, 100 * s.cv);
+                if (s.n < 2)
+                    snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                             "muxbench: note: one repetition: no spread for this case\n");
                 if (s.cv > 0.05)
                     snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
                              "muxbench: warning: cv %.1f%% over %d repetitions is above 5%%: "
@@ -381,10 +431,12 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         case_result_free(&res);
         int flush_rc = csv_flush(&csv);
         if (flush_rc < 0) {
-            fprintf(stderr, "muxbench: writing %s failed: %s\n", csv.tmp_path,
-                    strerror(-flush_rc));
-            status = RUN_INTERNAL;
-            break;
+            /* Never a complete-looking file with rows missing: what was written goes to the
+             * partial name, and the run stops. */
+            fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
+                    "are in %s\n", csv.tmp_path, strerror(-flush_rc), csv.partial_path);
+            csv_abort_partial(&csv);
+            _exit(RUN_INTERNAL);
         }
         g_cases_done++;
         fputs(tail, stderr);
@@ -403,6 +455,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     if (json_rc == 0)
         rename(json_tmp, json_path);
     int commit_rc = csv_commit(&csv);
+    atomic_store(&g_committed, commit_rc == 0);
     if (commit_rc < 0) {
         fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
         status = RUN_INTERNAL;
@@ -419,6 +472,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
            ran == 1 ? "" : "s", skipped_env, errors, (double)(bench_now_ns() - t0) / 1e9, path,
            json_rc == 0 ? json_path : "(not written)");
     free(summary);
+    free(stopped_groups);
     plan_free(&plan);
     if (status == RUN_OK && errors)
         status = RUN_INTERNAL;

@@ -47,8 +47,9 @@ void stats_compute(const double *v, int n, struct stats *s)
     double ss = 0;
     for (int i = 0; i < n; i++)
         ss += (v[i] - s->mean) * (v[i] - s->mean);
-    s->stddev = n > 1 ? sqrt(ss / (n - 1)) : 0;
-    s->cv = s->mean != 0 ? s->stddev / fabs(s->mean) : NAN;
+    /* One value has no spread: NAN (an empty cell), not a zero that would read as none. */
+    s->stddev = n > 1 ? sqrt(ss / (n - 1)) : NAN;
+    s->cv = n > 1 && s->mean != 0 ? s->stddev / fabs(s->mean) : NAN;
     free(copy);
 }
 

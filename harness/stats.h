@@ -9,11 +9,11 @@ extern "C" {
 struct stats {
     int n;
     double median, mean, min, max;
-    double stddev; /* sample standard deviation (n - 1); 0 when n < 2 */
-    double cv;     /* stddev / mean; NAN when the mean is 0 */
+    double stddev; /* sample standard deviation (n - 1); NAN when n < 2 */
+    double cv;     /* stddev / mean; NAN when n < 2 or the mean is 0 */
 };
 
-/* Sorts a copy; v is left as it was. n must be > 0. */
+/* Sorts a copy; v is left as it was. With n <= 0 every field is NAN. */
 void stats_compute(const double *v, int n, struct stats *s);
 /* Linear interpolation between closest ranks, q in [0, 1]. Sorts v in place. */
 double stats_percentile(double *v, int n, double q);

@@ -35,7 +35,9 @@
  *  5. The caller removes an fd (del) before closing it. Backends that register the open file
  *     rather than the descriptor (epoll, io_uring) would otherwise keep reporting it through a
  *     dup, and poll/select would see POLLNVAL/EBADF.
- *  6. Nothing in a measured path adapts behind the caller's back: no hidden resizing of batch
+ *  6. A poller belongs to the thread that created it: only that thread calls add, mod, del and
+ *     wait (io_uring's deferred completions and kqueue-emul rely on it; others are not locked).
+ *  7. Nothing in a measured path adapts behind the caller's back: no hidden resizing of batch
  *     sizes, no randomization. `max` and the config are the caller's parameters.
  *
  * Timeouts are nanoseconds: negative waits forever, zero polls, positive is an upper bound a

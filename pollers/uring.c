@@ -3,8 +3,9 @@
  * with MUX_ONESHOT gets a single-shot poll) and `io_uring-oneshot` (a single-shot poll for
  * every fd, re-armed by mod).
  *
- * One wait reads the completion (CQ) ring. When it holds completions, no system call is made
- * (as io_uring_peek_cqe); when it is empty and the timeout is not zero, one io_uring_enter
+ * One wait is one io_uring_enter(GETEVENTS) that runs the completions' deferred work (quirk
+ * k), then a read of the completion (CQ) ring; when it is empty and the timeout is not zero,
+ * one more io_uring_enter
  * (GETEVENTS, with the timeout as an EXT_ARG timespec) submits any queued re-arms (quirk b)
  * and sleeps until a completion arrives. Each CQE's user_data names (fd, generation): stale
  * ones are dropped, and several CQEs of one fd are merged into one event. A registered but
@@ -19,7 +20,7 @@
  *     when armed if the fd is already ready, then one per wakeup. IORING_POLL_ADD_LEVEL is
  *     refused for POLL_ADD (EINVAL), so true level semantics would mean a single-shot poll
  *     re-armed after every delivery; we do not fake that, and `io_uring` does not claim
- *     MUX_F_LEVEL (level_repeats is a skip; io_uring-oneshot measures the re-arm cost).
+ *     MUX_F_LEVEL (level_repeats is a skip; io_uring-oneshot pays a re-arm, a mod, per event).
  *  b) The kernel can end a multishot poll: the CQE then lacks IORING_CQE_F_MORE. It does so
  *     when the CQ ring is full (that last CQE carries the mask and goes to the overflow list)
  *     and cancels with -ECANCELED (POLLFREE, ring teardown). A current-generation CQE without
@@ -65,6 +66,16 @@
  *  j) Regular files have no wait queue: the kernel completes the poll at once with the mask
  *     and ends the multishot; the re-arm makes them reported at every wait, as poll() does
  *     (epoll refuses them with EPERM).
+ *  k) Where the kernel's work is paid. By default a poll's wakeup is finished (its CQE
+ *     posted) as task work when the thread next returns from *any* system call, such as the
+ *     read or write that precedes a wait, so a wait that finds CQEs in the ring would cost a
+ *     ring read while epoll_wait pays for the same work inside the call. The ring is set up
+ *     with IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER (Linux 6.1) where the
+ *     kernel has them: the work then runs only when the ring's owner asks for completions,
+ *     and every wait starts with one io_uring_enter(GETEVENTS) that runs it, so the wait pays
+ *     for it, as epoll's does. A poller must then be used by the thread that created it
+ *     (the API's rule anyway). Older kernels fall back to the default, and the environment
+ *     row io_uring_setup_flags says which one a run had.
  *
  * mod() is cancel + add (a new generation) in one io_uring_enter, or just the add when the fd
  * is known disarmed (a single-shot poll whose CQE was consumed: io_uring-oneshot's re-arm).
@@ -99,6 +110,12 @@
 #define URING_MIN_CQ 16384u
 #define URING_MAX_CQ 65536u /* the kernel's IORING_MAX_CQ_ENTRIES; CLAMP enforces it anyway */
 #define URING_SETUP_FLAGS (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP)
+/* Quirk k: completions are made by the waiting call, not on the way back from any system call. */
+#ifdef IORING_SETUP_DEFER_TASKRUN
+#define URING_DEFER_FLAGS (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)
+#else
+#define URING_DEFER_FLAGS 0u
+#endif
 
 /* user_data: fd in bits 0-31, generation in bits 32-62, bit 63 tags our cancels (quirk d, e).
  * The low 32 bits are a non-negative fd, so it is never liburing's LIBURING_UDATA_TIMEOUT. */
@@ -114,6 +131,7 @@ struct uring_poller {
     struct fdtab fds;
     uint32_t call; /* the wait call, for fd_slot.mark: an fd already in out[] this call */
     int lost;      /* -EBADR seen while flushing the overflow list, for the next wait (quirk c) */
+    int deferred;  /* IORING_SETUP_DEFER_TASKRUN in effect (quirk k) */
 };
 
 static inline uint64_t ud_make(int fd, uint32_t gen)
@@ -135,9 +153,16 @@ static int ring_init(struct io_uring *ring, unsigned sq_entries, struct io_uring
     if (cq > URING_MAX_CQ)
         cq = URING_MAX_CQ;
     memset(prm, 0, sizeof *prm);
-    prm->flags = URING_SETUP_FLAGS;
+    prm->flags = URING_SETUP_FLAGS | URING_DEFER_FLAGS;
     prm->cq_entries = (unsigned)cq;
-    return io_uring_queue_init_params(sq_entries, ring, prm); /* 0 or -errno */
+    int rc = io_uring_queue_init_params(sq_entries, ring, prm);
+    if (rc == -EINVAL && URING_DEFER_FLAGS) { /* quirk k: before Linux 6.1 */
+        memset(prm, 0, sizeof *prm);
+        prm->flags = URING_SETUP_FLAGS;
+        prm->cq_entries = (unsigned)cq;
+        rc = io_uring_queue_init_params(sq_entries, ring, prm);
+    }
+    return rc; /* 0 or -errno; prm->flags says which setup took */
 }
 
 /* 0 if the kernel has what the variant needs, else -ENOSYS and the reason. */
@@ -234,6 +259,7 @@ static int create_variant(struct poller **out, const struct poller_cfg *cfg, int
         free(p);
         return rc;
     }
+    p->deferred = (prm.flags & URING_DEFER_FLAGS) && URING_DEFER_FLAGS;
     const char *reason;
     if ((rc = check_features(prm.features, multishot, &reason)) < 0 ||
         (cfg->expected_fds > 0 && (rc = fdtab_reserve(&p->fds, cfg->expected_fds)) < 0)) {
@@ -525,7 +551,9 @@ static int uring_wait(struct poller *base, struct mux_event *out, int max, int64
     /* Re-arms queued by the previous call go in now, after its caller consumed those events,
      * so a re-armed poll does not report again readiness that was just delivered. A failure
      * leaves them queued: the blocking enter below or the next call retries. */
-    if (io_uring_sq_ready(&p->ring))
+    if (p->deferred)
+        io_uring_submit_and_get_events(&p->ring); /* quirk k: run the completions' work now */
+    else if (io_uring_sq_ready(&p->ring))
         io_uring_submit(&p->ring);
     int n = reap(p, out, max, 0);
     int64_t deadline = 0;
@@ -625,8 +653,20 @@ const struct poller_ops uring_oneshot_ops = {
 const char *poller_uring_setup_flags(void)
 {
 #if MUX_HAVE_LIBURING
-    return "IORING_SETUP_CQSIZE|IORING_SETUP_CLAMP; SQ 256 entries unless configured, "
-           "CQ max(16384, 16 x SQ) capped at 65536";
+    static char text[256];
+    struct io_uring ring;
+    struct io_uring_params prm;
+    int deferred = 0;
+    if (ring_init(&ring, URING_MIN_SQ, &prm) == 0) {
+        deferred = (prm.flags & URING_DEFER_FLAGS) && URING_DEFER_FLAGS;
+        io_uring_queue_exit(&ring);
+    }
+    snprintf(text, sizeof text, "IORING_SETUP_CQSIZE|IORING_SETUP_CLAMP%s; SQ 256 entries "
+             "unless configured, CQ max(16384, 16 x SQ) capped at 65536",
+             deferred ? "|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN"
+                      : " (no DEFER_TASKRUN on this kernel: completions are posted on the way "
+                        "back from any system call)");
+    return text;
 #else
     return "none (built without liburing)";
 #endif

@@ -170,8 +170,10 @@ def _load_one(path):
                 bad(line, "a measured (ok) row needs a stat")
                 continue
             if status in ("ok", "derived", "limit"):
-                # a cv is undefined (empty) when the mean is 0 (docs/csv.md)
-                if math.isnan(typed["value"]) and not (status == "ok" and stat == "cv"):
+                # a cv is undefined (empty) when the mean is 0, and a stddev and cv when there
+                # was one repetition (docs/csv.md)
+                if math.isnan(typed["value"]) and not (status == "ok" and
+                                                       stat in ("cv", "stddev")):
                     bad(line, "a %s row needs a value (metric %s)" % (status, metric))
                     continue
                 # a cv is a ratio whatever the unit cell says (the metric's unit, or none)

@@ -20,7 +20,9 @@ def linear_fit(xs, ys):
     icpt = my - slope * mx
     ss_res = sum((y - (icpt + slope * x)) ** 2 for x, y in zip(xs, ys))
     ss_tot = sum((y - my) ** 2 for y in ys)
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0
+    # A flat set of points: 1 when the line passes through them all (as the suite's own
+    # stats_fit_line says), else 0.
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
     se = math.sqrt(ss_res / (n - 2) / sxx) if n > 2 else math.nan
     return {"slope": slope, "intercept": icpt, "r2": r2, "slope_se": se, "n": n}
 
@@ -38,9 +40,11 @@ def wait_sweep(ds, poller, metric="wait_ns"):
     if st.empty:
         return st
     best, best_rank = None, None
-    for key, grp in st.groupby(["active", "position", "timeout", "transport", "writes"],
-                               dropna=False):
-        active, position, timeout, transport, _ = key
+    # One placement too: where the helper ran moves a wait by a fraction of a microsecond, so
+    # points of different placements are never mixed in one sweep.
+    for key, grp in st.groupby(["active", "position", "timeout", "transport", "writes",
+                                "placement"], dropna=False):
+        active, position, timeout, transport, _, _ = key
         rank = (grp["fds"].nunique(),
                 position in ("spread", ""),
                 timeout in ("blocking", ""),

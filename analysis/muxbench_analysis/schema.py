@@ -67,6 +67,7 @@ ENV_ITEMS = (
     "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
     "io_uring_setup_flags", "compiler", "cflags", "build_type", "git_revision", "hwloc_version",
     "topology", "placements", "command_line", "benchmark_version", "clock", "run_complete",
+    "kernel_build", "placement_backend", "sanitize", "muxbench_version",
 )
 
 # Pollers that are peers: an event library layered over a native backend.

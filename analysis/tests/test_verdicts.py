@@ -226,6 +226,11 @@ class C5(VerdictCase):
         self.assertEqual(v.verdict, HOLDS)
         self.assertIn("yield/same-l3 left out: getrusage counted 0.04", v.detail)
         self.assertIn("not measured in this CSV: kernel switch same-l3", v.summary)
+        b = self.builder()
+        self.switch(b, "futex", "same-pu", 2600)          # no counted/expected row at all
+        v = self.verdict(b, "C5")
+        self.assertIn("futex/same-pu left out: not verified", v.detail)
+        self.assertEqual(v.verdict, NOT_MEASURED)  # nothing verified is left to judge
 
     def test_does_not_hold(self):
         b = self.builder()
@@ -268,6 +273,18 @@ class C6C7C8(VerdictCase):
         self.assertEqual(v.verdict, NOT)
         self.assertIn("6.0 M tasks/s", v.detail)
         self.assertEqual(self.empty_verdict("C7").verdict, NOT_MEASURED)
+
+    def test_c7_compares_at_the_largest_n(self):
+        # 1,000 tasks of 0.5 ms cannot run faster than 2 M/s: the verdict uses the largest N.
+        b = self.builder()
+        b.case("spawn", "spawn_per_s", 1.9e6, 0.05, variant="coroutine", units=1000,
+               stack_bytes=16 * KiB, stack_alloc="pool")
+        b.case("spawn", "spawn_per_s", 230e3, 0.05, variant="coroutine", units=100000,
+               stack_bytes=16 * KiB, stack_alloc="pool")
+        b.case("spawn", "spawn_per_s", 20e3, 0.05, variant="thread", units=100000)
+        v = self.verdict(b, "C7")
+        self.assertIn("230k", v.measured)
+        self.assertIn("threads 20k", v.measured)
 
 
 class C9(VerdictCase):
