@@ -36,6 +36,32 @@ void fdtab_free(struct fdtab *t)
     t->cap = 0;
 }
 
+int fdtab_add_prologue(struct fdtab *t, const struct poller *p, int fd, uint32_t events,
+                       int check_open, struct fd_slot **slot)
+{
+    int rc = poller_check_events(p->ops, events);
+    if (rc < 0)
+        return rc;
+    if (fd < 0 || (check_open && fd_check_open(fd) < 0))
+        return -EBADF;
+    if (fdtab_registered(t, fd))
+        return -EEXIST;
+    if ((rc = fdtab_reserve(t, fd)) < 0)
+        return rc;
+    *slot = fdtab_get(t, fd);
+    return 0;
+}
+
+int fdtab_mod_prologue(struct fdtab *t, const struct poller *p, int fd, uint32_t events,
+                       struct fd_slot **slot)
+{
+    int rc = poller_check_events(p->ops, events);
+    if (rc < 0)
+        return rc;
+    *slot = fdtab_registered(t, fd);
+    return *slot ? 0 : -ENOENT;
+}
+
 int fd_check_open(int fd)
 {
     if (fd < 0 || fcntl(fd, F_GETFD) < 0)

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "poller.h"
+
 struct fd_slot {
     uint32_t events; /* the caller's interest and mode bits; 0 = not registered */
     uint32_t gen;    /* bumped at every add and del of this fd */
@@ -39,6 +41,15 @@ static inline struct fd_slot *fdtab_registered(const struct fdtab *t, int fd)
     return (s && s->events) ? s : (struct fd_slot *)0;
 }
 void fdtab_free(struct fdtab *t);
+
+/* The checks every add() starts with, in the contract's order: events valid for the backend
+ * (-EINVAL, -EOPNOTSUPP), the fd (-EBADF: negative, or not open when check_open), not yet
+ * registered (-EEXIST); then the slot made addressable. 0 with *slot set, or -errno. */
+int fdtab_add_prologue(struct fdtab *t, const struct poller *p, int fd, uint32_t events,
+                       int check_open, struct fd_slot **slot);
+/* The checks every mod() starts with: events valid, fd registered (-ENOENT). */
+int fdtab_mod_prologue(struct fdtab *t, const struct poller *p, int fd, uint32_t events,
+                       struct fd_slot **slot);
 
 /* 0 if fd names an open file, else -EBADF. One fcntl(F_GETFD): select and poll use it in
  * add() because their system calls only notice a bad fd at the next wait. */

@@ -198,16 +198,10 @@ static void kq_destroy(struct poller *base)
 static int kq_add(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct kq_poller *p = (struct kq_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_add_prologue(&p->fds, base, fd, events, 0, &s); /* -EEXIST: quirk b */
     if (rc < 0)
         return rc;
-    if (fd < 0)
-        return -EBADF;
-    if (fdtab_registered(&p->fds, fd))
-        return -EEXIST; /* quirk b */
-    if ((rc = fdtab_reserve(&p->fds, fd)) < 0)
-        return rc;
-    struct fd_slot *s = fdtab_get(&p->fds, fd);
     uint32_t gen = ++s->gen;
     unsigned flags = EV_ADD | kq_mode(events);
     struct kevent ch[2];
@@ -235,12 +229,10 @@ static int kq_mod(struct poller *base, int fd, uint32_t events, void *data)
         unsigned have;
     } filt[] = {{MUX_IN, EVFILT_READ, KQ_R}, {MUX_OUT, EVFILT_WRITE, KQ_W}};
     struct kq_poller *p = (struct kq_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_mod_prologue(&p->fds, base, fd, events, &s);
     if (rc < 0)
         return rc;
-    struct fd_slot *s = fdtab_registered(&p->fds, fd);
-    if (!s)
-        return -ENOENT;
     unsigned mode = kq_mode(events), old_mode = kq_mode(s->events);
     struct kevent ch[4];
     int n = 0;

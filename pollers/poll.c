@@ -66,14 +66,9 @@ static void poll_destroy(struct poller *base)
 static int poll_add(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct poll_poller *p = (struct poll_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_add_prologue(&p->fds, base, fd, events, 1 /* quirk a */, &s);
     if (rc < 0)
-        return rc;
-    if ((rc = fd_check_open(fd)) < 0)
-        return rc;
-    if (fdtab_registered(&p->fds, fd))
-        return -EEXIST;
-    if ((rc = fdtab_reserve(&p->fds, fd)) < 0)
         return rc;
     if (p->count == p->cap) {
         int cap = p->cap ? p->cap * 2 : 64;
@@ -83,7 +78,6 @@ static int poll_add(struct poller *base, int fd, uint32_t events, void *data)
         p->pfds = n;
         p->cap = cap;
     }
-    struct fd_slot *s = fdtab_get(&p->fds, fd);
     s->events = events;
     s->data = data;
     s->index = p->count;
@@ -95,12 +89,10 @@ static int poll_add(struct poller *base, int fd, uint32_t events, void *data)
 static int poll_mod(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct poll_poller *p = (struct poll_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_mod_prologue(&p->fds, base, fd, events, &s);
     if (rc < 0)
         return rc;
-    struct fd_slot *s = fdtab_registered(&p->fds, fd);
-    if (!s)
-        return -ENOENT;
     s->events = events;
     s->data = data;
     p->pfds[s->index].events = (short)mux_to_pollmask(events);

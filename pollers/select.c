@@ -117,16 +117,10 @@ static void set_interest(struct select_poller *p, int fd, uint32_t events)
 static int select_add(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct select_poller *p = (struct select_poller *)base;
-    int rc = poller_check_events(base->ops, events);
-    if (rc < 0)
+    struct fd_slot *s;
+    int rc = fdtab_add_prologue(&p->fds, base, fd, events, 1, &s);
+    if (rc < 0 || (rc = grow_sets(p, fd)) < 0)
         return rc;
-    if ((rc = fd_check_open(fd)) < 0)
-        return rc;
-    if (fdtab_registered(&p->fds, fd))
-        return -EEXIST;
-    if ((rc = fdtab_reserve(&p->fds, fd)) < 0 || (rc = grow_sets(p, fd)) < 0)
-        return rc;
-    struct fd_slot *s = fdtab_get(&p->fds, fd);
     s->events = events;
     s->data = data;
     set_interest(p, fd, events);
@@ -139,12 +133,10 @@ static int select_add(struct poller *base, int fd, uint32_t events, void *data)
 static int select_mod(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct select_poller *p = (struct select_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_mod_prologue(&p->fds, base, fd, events, &s);
     if (rc < 0)
         return rc;
-    struct fd_slot *s = fdtab_registered(&p->fds, fd);
-    if (!s)
-        return -ENOENT;
     s->events = events;
     s->data = data;
     set_interest(p, fd, events);

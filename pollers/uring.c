@@ -388,16 +388,10 @@ static int arm(struct uring_poller *p, int fd, struct fd_slot *s, uint32_t event
 static int uring_add(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct uring_poller *p = (struct uring_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_add_prologue(&p->fds, base, fd, events, 0 /* quirk f */, &s);
     if (rc < 0)
         return rc;
-    if (fd < 0)
-        return -EBADF;
-    if (fdtab_registered(&p->fds, fd))
-        return -EEXIST;
-    if ((rc = fdtab_reserve(&p->fds, fd)) < 0)
-        return rc;
-    struct fd_slot *s = fdtab_get(&p->fds, fd);
     s->gen = (s->gen + 1) & GEN_MASK;
     s->state = 0;
     if ((rc = arm(p, fd, s, events, 0, 0)) < 0) {
@@ -413,12 +407,10 @@ static int uring_add(struct poller *base, int fd, uint32_t events, void *data)
 static int uring_mod(struct poller *base, int fd, uint32_t events, void *data)
 {
     struct uring_poller *p = (struct uring_poller *)base;
-    int rc = poller_check_events(base->ops, events);
+    struct fd_slot *s;
+    int rc = fdtab_mod_prologue(&p->fds, base, fd, events, &s);
     if (rc < 0)
         return rc;
-    struct fd_slot *s = fdtab_registered(&p->fds, fd);
-    if (!s)
-        return -ENOENT;
     uint32_t old_gen = s->gen;
     s->gen = (s->gen + 1) & GEN_MASK; /* CQEs of the old registration are stale from here */
     if ((rc = arm(p, fd, s, events, s->state & ST_ARMED, old_gen)) < 0) {
