@@ -943,36 +943,13 @@ static const struct test_case tests[] = {
 
 int main(int argc, char **argv)
 {
-    size_t ntests = sizeof tests / sizeof tests[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < ntests; i++)
-            printf("%s\n", tests[i].name);
-        return 0;
-    }
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <backend> <test> | --list\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    t_print_kernel(argv[0]);
-    const struct poller_ops *ops = test_backend_find(argv[1]);
-    if (!ops) {
-        fprintf(stderr, "unknown backend '%s'\n", argv[1]);
-        return 2;
-    }
-    const struct test_case *tc = NULL;
-    for (size_t i = 0; i < ntests; i++)
-        if (strcmp(tests[i].name, argv[2]) == 0)
-            tc = &tests[i];
-    if (!tc) {
-        fprintf(stderr, "unknown test '%s'\n", argv[2]);
-        return 2;
-    }
-    char why[256];
-    if (poller_probe(ops, why, sizeof why) != 0) {
-        printf("SKIP %s/%s: backend unavailable: %s\n", ops->name, tc->name, why);
-        return T_SKIP;
-    }
+    int status;
+    const struct poller_ops *ops;
+    long k = t_backend_main(argc, argv, tests, sizeof tests[0], sizeof tests / sizeof tests[0],
+                            &ops, &status);
+    if (k < 0)
+        return status;
+    const struct test_case *tc = &tests[k];
     if ((ops->features & tc->needs) != tc->needs) {
         printf("SKIP %s/%s: backend does not claim this mode (modes_match_features checks "
                "that it refuses it)\n", ops->name, tc->name);
