@@ -16,6 +16,7 @@
 
 #include "csv.h"
 #include "stats.h"
+#include "stop_points.h"
 
 /* ---- planning --------------------------------------------------------------------------- */
 
@@ -308,6 +309,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     }
     crash_handlers_install();
 
+    stop_points_init();
     env_write_rows(&env, &csv);
     csv_flush(&csv);
 
@@ -351,7 +353,10 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             status_word = "skipped";
             snprintf(note, sizeof note, "not run: the sweep stopped at a limit (see the limit row)");
         } else {
+            stop_point(STOP_SETUP);
             setup_rc = c->setup ? c->setup(c, note, sizeof note) : BENCH_OK;
+            if (setup_rc == BENCH_OK)
+                stop_point(STOP_BODY);
             if (setup_rc == BENCH_OK && c->derive) {
                 struct bench_derived d = {.csv = &csv, .c = c};
                 setup_rc = c->derive(c, &d, note, sizeof note);
@@ -369,6 +374,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
                     setup_rc = BENCH_ERROR;
                     snprintf(note, sizeof note, "%s", res.message);
                 }
+                stop_point(STOP_TEARDOWN);
                 if (c->teardown) /* only after a setup that succeeded: a failed one cleaned up */
                     c->teardown(c);
             }
@@ -429,6 +435,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             }
         }
         case_result_free(&res);
+        stop_point(STOP_ROWS);
         int flush_rc = csv_flush(&csv);
         if (flush_rc < 0) {
             /* Never a complete-looking file with rows missing: what was written goes to the
@@ -454,6 +461,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     int json_rc = shim_write_json(json_tmp, 1);
     if (json_rc == 0)
         rename(json_tmp, json_path);
+    stop_point(STOP_COMMIT);
     int commit_rc = csv_commit(&csv);
     atomic_store(&g_committed, commit_rc == 0);
     if (commit_rc < 0) {

@@ -3,6 +3,8 @@
 #include "sysinfo.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +47,17 @@ int sys_count_fds(void) { return sys_count_dir("/proc/self/fd") - 1; /* minus th
 
 int sys_count_threads(void) { return sys_count_dir("/proc/self/task"); }
 
-long sys_threads_total(void)
+long sys_threads_total_at(const char *loadavg_path)
 {
     char buf[128];
     long running, total;
-    sys_read_line("/proc/loadavg", buf, sizeof buf);
-    return sscanf(buf, "%*f %*f %*f %ld/%ld", &running, &total) == 2 ? total : -1;
+    sys_read_line(loadavg_path, buf, sizeof buf);
+    return sscanf(buf, "%*f %*f %*f %ld/%ld", &running, &total) == 2 && total >= 0 ? total : -1;
 }
 
-/* The value of a "Key:   123 kB" line, in bytes; -1 if absent. */
-static long long kb_field(const char *path, const char *key)
+long sys_threads_total(void) { return sys_threads_total_at("/proc/loadavg"); }
+
+long long sys_kb_field(const char *path, const char *key)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -63,23 +66,38 @@ static long long kb_field(const char *path, const char *key)
     size_t n = strlen(key);
     long long v = -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':') {
-            v = strtoll(line + n + 1, NULL, 10) * 1024;
+        if (n && strncmp(line, key, n) == 0 && line[n] == ':') {
+            char *end;
+            errno = 0;
+            long long kb = strtoll(line + n + 1, &end, 10);
+            /* "Key: garbage", a negative or an overflowing figure: unknown, not a number */
+            if (end != line + n + 1 && errno == 0 && kb >= 0 && kb <= LLONG_MAX / 1024)
+                v = kb * 1024;
             break;
         }
     fclose(f);
     return v;
 }
 
-long sys_rss_bytes(void) { return (long)kb_field("/proc/self/smaps_rollup", "Rss"); }
+long sys_rss_bytes(void) { return (long)sys_kb_field("/proc/self/smaps_rollup", "Rss"); }
 
-long long sys_vsz_bytes(void) { return kb_field("/proc/self/status", "VmSize"); }
+long long sys_vsz_bytes(void) { return sys_kb_field("/proc/self/status", "VmSize"); }
 
-/* Room left under this process's memory cgroup limit; -1 when there is no limit or it cannot
- * be read (the cgroup file system not mounted where this process's cgroup is). */
-static long long cgroup_room(void)
+/* A whole number file (memory.max, memory.current, ...): the value, or -1 when unreadable,
+ * "max", negative or not a number. */
+static long long cgroup_number(const char *path)
 {
-    FILE *f = fopen("/proc/self/cgroup", "r");
+    char buf[64];
+    sys_read_line(path, buf, sizeof buf);
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    return end != buf && errno == 0 && v >= 0 ? v : -1;
+}
+
+long long sys_cgroup_room_at(const char *proc_cgroup, const char *cgroup_root)
+{
+    FILE *f = fopen(proc_cgroup, "r");
     if (!f)
         return -1;
     char line[512], path[640], v2[512] = "", v1[512] = "";
@@ -93,21 +111,16 @@ static long long cgroup_room(void)
     }
     fclose(f);
     long long limit = -1, usage = -1;
-    char buf[64];
     if (v1[0]) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", v1);
-        sys_read_line(path, buf, sizeof buf);
-        limit = buf[0] ? strtoll(buf, NULL, 10) : -1;
-        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", v1);
-        sys_read_line(path, buf, sizeof buf);
-        usage = buf[0] ? strtoll(buf, NULL, 10) : -1;
+        snprintf(path, sizeof path, "%s/memory%s/memory.limit_in_bytes", cgroup_root, v1);
+        limit = cgroup_number(path);
+        snprintf(path, sizeof path, "%s/memory%s/memory.usage_in_bytes", cgroup_root, v1);
+        usage = cgroup_number(path);
     } else if (v2[0]) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", v2);
-        sys_read_line(path, buf, sizeof buf);
-        limit = buf[0] && strcmp(buf, "max") != 0 ? strtoll(buf, NULL, 10) : -1;
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", v2);
-        sys_read_line(path, buf, sizeof buf);
-        usage = buf[0] ? strtoll(buf, NULL, 10) : -1;
+        snprintf(path, sizeof path, "%s%s/memory.max", cgroup_root, v2);
+        limit = cgroup_number(path); /* "max": no limit */
+        snprintf(path, sizeof path, "%s%s/memory.current", cgroup_root, v2);
+        usage = cgroup_number(path);
     }
     /* v1 reports "no limit" as a huge page-aligned number */
     if (limit <= 0 || usage < 0 || limit >= (1LL << 60))
@@ -117,8 +130,8 @@ static long long cgroup_room(void)
 
 long long sys_mem_available(void)
 {
-    long long avail = kb_field("/proc/meminfo", "MemAvailable");
-    long long room = cgroup_room();
+    long long avail = sys_kb_field("/proc/meminfo", "MemAvailable");
+    long long room = sys_cgroup_room_at("/proc/self/cgroup", "/sys/fs/cgroup");
     if (room >= 0 && (avail < 0 || room < avail))
         return room;
     return avail;
