@@ -1,6 +1,6 @@
 /* stop_points.c - see stop_points.h. */
 #define _GNU_SOURCE
-#include "stop_points.h"
+#include "harness/stop_points.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -25,6 +25,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "analysis"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "reliability"))
 
+TMP = tempfile.mkdtemp(prefix="muxbench-csvfuzz-")
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(TMP, "hypothesis"))
 try:
     from hypothesis import HealthCheck, given, settings, strategies as st
     from muxbench_analysis import data
@@ -34,7 +36,6 @@ except ImportError as e:
 import common  # noqa: E402
 
 EXAMPLES = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("FUZZ_EXAMPLES", 300))
-TMP = tempfile.mkdtemp(prefix="muxbench-csvfuzz-")
 FIXTURE = os.path.join(TMP, "fixture.csv")
 subprocess.run([sys.executable, os.path.join(ROOT, "analysis", "tests", "make_fixture.py"),
                 FIXTURE, "--quick"], check=True, capture_output=True)
