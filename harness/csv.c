@@ -228,6 +228,10 @@ int csv_flush(struct csv_out *o)
         }
         off += (size_t)n;
     }
+    if (rc == 0)
+        o->written += (off_t)off;
+    else if (off > 0 && ftruncate(o->fd, o->written) == 0)
+        lseek(o->fd, o->written, SEEK_SET); /* the rows that did fit are dropped with the rest */
     o->len = 0;
     pthread_mutex_unlock(&o->lock);
     return rc;

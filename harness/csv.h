@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "harness/params.h"
 
@@ -31,6 +32,7 @@ struct csv_out {
     int fd;
     char *buf;
     size_t len, cap;
+    off_t written; /* bytes of whole rows in the file: a failed write is cut back to this */
     long rows;
     int oom; /* a row could not be buffered whole; the next flush fails */
     struct csv_meta meta;
@@ -53,7 +55,8 @@ int csv_open(struct csv_out *o, const char *path, const struct csv_meta *meta, c
 void csv_row(struct csv_out *o, const struct param_row *id, const char *metric, const char *stat,
              double value, const char *unit, int repetitions, uint64_t iterations,
              const char *status, const char *note);
-/* Writes the buffered rows (one write() call); 0 or -errno. */
+/* Writes the buffered rows (one write() call); 0 or -errno. A write that fails part way (a full
+ * disk) is cut back to the last whole row, so the file never ends inside a row. */
 int csv_flush(struct csv_out *o);
 /* Flushes, syncs, renames into place. 0 or -errno. */
 int csv_commit(struct csv_out *o);

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness/csv.h"
 #include "harness/stats.h"
+#include "harness/reap.h"
 #include "harness/stop_points.h"
 
 /* ---- planning --------------------------------------------------------------------------- */
@@ -93,17 +95,42 @@ static void on_crash(int sig)
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
     }
+    reap_all_children(); /* a helper left behind would be killed by its PDEATHSIG, unreaped */
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* The handler runs on a stack of its own: a fault from a stack overflow (a coroutine's guard
+ * page, a thread's) leaves no room on the faulting stack for the handler's frame, and without
+ * one the kernel kills the process before the partial file is renamed. An alternate stack is
+ * per thread: this one serves the thread that runs the cases, where the coroutines run. */
+static void crash_stack_install(void)
+{
+    static void *stack;
+    if (stack)
+        return;
+    long min = sysconf(_SC_SIGSTKSZ); /* AVX-512 state needs more than the old SIGSTKSZ */
+    size_t size = (size_t)(min > 0 ? min : 0) + 64 * 1024;
+    stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED) {
+        stack = NULL;
+        return; /* the handler still runs for every fault that leaves stack room */
+    }
+    stack_t ss = {.ss_sp = stack, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(stack, size);
+        stack = NULL;
+    }
 }
 
 static void crash_handlers_install(void)
 {
     static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    crash_stack_install();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);
@@ -126,6 +153,7 @@ static void *signal_thread(void *arg)
     for (int w = 0; g_run && w < g_run->nworkloads; w++)
         if (g_run->workloads[w]->interrupted)
             g_run->workloads[w]->interrupted();
+    reap_all_children(); /* whatever a workload's own cleanup did not reach */
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
     shim_write_json(g_json_partial, 0);
@@ -134,6 +162,25 @@ static void *signal_thread(void *arg)
             strsignal(sig), g_cases_done, g_cases_done == 1 ? "" : "s", g_csv->partial_path,
             rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
     _exit(MUX_EXIT_INTERRUPTED);
+}
+
+/* A write of the output that failed (a full disk, a quota, the directory removed): never a
+ * complete-looking file with rows missing. The file holds whole rows only (csv_flush cuts a
+ * failed write back); it goes to the partial name, the run's children are stopped, and the run
+ * ends with the environment status and the reason. */
+static void output_failed(struct csv_out *csv, int flush_rc)
+{
+    if (flush_rc == 0)
+        return;
+    for (int w = 0; g_run && w < g_run->nworkloads; w++)
+        if (g_run->workloads[w]->interrupted)
+            g_run->workloads[w]->interrupted();
+    reap_all_children();
+    int kept = csv_abort_partial(csv) == 0;
+    fprintf(stderr, "\nmuxbench: writing %s failed: %s; %s\n", csv->path, strerror(-flush_rc),
+            kept ? "the cases written before are in the .partial.csv beside it"
+                 : "nothing could be kept");
+    _exit(flush_rc == -ENOMEM ? MUX_EXIT_FAIL : MUX_EXIT_ENV);
 }
 
 /* ---- rows -------------------------------------------------------------------------------- */
@@ -267,6 +314,17 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         return MUX_EXIT_OK;
     }
 
+    /* Signals go to one thread that leaves a partial file; every other thread, workload
+     * threads included (they inherit this mask), never sees them. They are blocked before the
+     * temporary file exists: one that comes before that thread starts waits for it. */
+    static sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     struct env env;
     env_collect(&env, argc, argv);
     env_warnings(&env, stderr);
@@ -287,31 +345,23 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     csv_sibling(path, ".gbench.json", json_path, sizeof json_path);
     csv_sibling(path, ".partial.gbench.json", g_json_partial, sizeof g_json_partial);
 
-    /* Signals go to one thread that leaves a partial file; every other thread, workload
-     * threads included (they inherit this mask), never sees them. */
-    static sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
     g_csv = &csv;
     g_run = rc;
     pthread_t sigthread;
     int sig_rc = pthread_create(&sigthread, NULL, signal_thread, &sigs);
     if (sig_rc) {
-        fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s\n",
-                strerror(sig_rc));
+        fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s%s\n",
+                strerror(sig_rc), sig_rc == EAGAIN ? " (this user's thread limit, RLIMIT_NPROC, "
+                "a pids cgroup or kernel.threads-max is reached)" : "");
         csv_discard(&csv);
         plan_free(&plan);
-        return MUX_EXIT_FAIL;
+        return sig_rc == EAGAIN ? MUX_EXIT_ENV : MUX_EXIT_FAIL;
     }
     crash_handlers_install();
 
     stop_points_init();
     env_write_rows(&env, &csv);
-    csv_flush(&csv);
+    output_failed(&csv, csv_flush(&csv));
 
     int64_t t0 = bench_now_ns();
     int ran = 0, skipped_env = 0, errors = 0, total = 0;
@@ -436,15 +486,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         }
         case_result_free(&res);
         stop_point(STOP_ROWS);
-        int flush_rc = csv_flush(&csv);
-        if (flush_rc < 0) {
-            /* Never a complete-looking file with rows missing: what was written goes to the
-             * partial name, and the run stops. */
-            fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
-                    "are in %s\n", csv.tmp_path, strerror(-flush_rc), csv.partial_path);
-            csv_abort_partial(&csv);
-            _exit(MUX_EXIT_FAIL);
-        }
+        output_failed(&csv, csv_flush(&csv));
         g_cases_done++;
         fputs(tail, stderr);
     }
@@ -465,8 +507,13 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     int commit_rc = csv_commit(&csv);
     atomic_store(&g_committed, commit_rc == 0);
     if (commit_rc < 0) {
-        fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
-        status = MUX_EXIT_FAIL;
+        /* The directory removed, the disk full at the last write or the sync: what can be
+         * kept is kept under the partial name. */
+        int kept = csv_abort_partial(&csv) == 0;
+        fprintf(stderr, "muxbench: could not finish %s: %s%s\n", path, strerror(-commit_rc),
+                kept ? "; the rows written are in the .partial.csv beside it"
+                     : commit_rc == -ENOENT ? " (was its directory removed during the run?)" : "");
+        status = MUX_EXIT_ENV;
     }
 
     int width = 4;

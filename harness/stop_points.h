@@ -4,8 +4,11 @@
  * With MUXBENCH_TEST_STOP=<phase>:<n> in the environment, the run stops itself (SIGSTOP) the
  * n-th time it reaches <phase>, so a test can deliver a signal at exactly that point and then
  * let it go on (SIGCONT): the interrupt storm (tests/reliability/storm.py) uses it to reach the
- * CSV write and the final rename, which no timer hits. Without the variable (every real run)
- * a stop point costs one comparison. A malformed value is ignored with a warning.
+ * CSV write and the final rename, which no timer hits. With <phase>:<n>:overflow the run
+ * instead overflows a coroutine stack there (a ucontext on a small stack with a guard page,
+ * recursing until it faults), so a test sees what a crash in a workload leaves behind. Without
+ * the variable (every real run) a stop point costs one comparison. A malformed value is
+ * ignored with a warning.
  *
  * Phases, in the order a case meets them:
  *   setup     before a case's setup

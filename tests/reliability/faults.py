@@ -17,8 +17,9 @@ eagain      pthread_create refused (EAGAIN): the run as user nobody under RLIMIT
             threads under a sweep of 1 and 1,000 threads  the first: exit 3 naming the thread
                                                           limit, no file; the second: exit 0,
                                                           a limit row for 1,000 threads
-disk_full   the output on a 64 KiB tmpfs left with 12 KiB free (mounted here; skip if mounting is
-            not permitted)                                exit 3 naming "No space left on
+disk_full   the output on a 64 KiB tmpfs left with one page free (the environment rows do not
+            fit), then with the pages the environment rows need (the cases' rows do not fit);
+            mounted here, skip if mounting is not permitted                                exit 3 naming "No space left on
                                                           device"; no file at --out; a
                                                           .partial.csv, if any, of whole rows
 outdir_gone the output directory removed while the run is stopped before its second case
@@ -35,6 +36,12 @@ seccomp_eperm, seccomp_enosys, seccomp_kill
                                                           kill: the probe runs in a child
                                                           (issue 10); until it does this
                                                           trial skips (77) naming the gap
+crash       a coroutine stack overflowed in the second case's timed body (harness, then
+            fanin with its helper process; MUXBENCH_TEST_STOP=body:2:overflow)
+                                                          death by SIGSEGV with "crashed" on
+                                                          stderr; the first case whole in a
+                                                          .partial.csv; no temporary file; no
+                                                          process of the run left
 same_out    two runs writing one --out at once, and one overtaking the other in its final
             rename                                        both exit 0; the file is one whole
                                                           CSV of one run; no temporary file
@@ -219,33 +226,60 @@ def mount_tmpfs(where, options):
         raise Skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
 
 
-def disk_full(tmp):
-    mnt = os.path.join(tmp, "small")
+def dry_run_size(tmp):
+    """Bytes of the CSV a harness run writes here, and of its header and environment rows."""
+    out = os.path.join(tmp, "dry.csv")
+    rc, _, err = run("disk_full (dry run)", ["--workload", "harness", "--out", out] + FAST, tmp)
+    if rc != 0:
+        raise Skip(f"a plain run fails here: {err[-300:]}")
+    with open(out, "rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    env_bytes = sum(len(x) + 1 for x in lines if b",env," in x or x == lines[0])
+    for name in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, name))
+    return len(data), env_bytes
+
+
+def disk_full_at(tmp, free, label):
+    mnt = os.path.join(tmp, f"small-{label}")
     os.mkdir(mnt)
     mount_tmpfs(mnt, "size=64k")
     try:
         with open(os.path.join(mnt, "filler"), "wb") as f:
-            f.write(b"\0" * (52 * 1024))
+            f.write(b"\0" * (64 * 1024 - free))
         out = os.path.join(mnt, "full.csv")
-        rc, _, err = run("disk_full", ["--workload", "harness", "--out", out] + FAST, mnt)
-        chk.check(rc == common.EXIT_ENV, f"disk_full: exit {rc}, expected 3: {err[-800:]}")
-        chk.check("No space left on device" in err, f"disk_full: the reason: {err[-400:]}")
-        chk.check(not os.path.exists(out), "disk_full: nothing at --out")
+        name = f"disk_full ({label})"
+        rc, _, err = run(name, ["--workload", "harness", "--out", out] + FAST, mnt)
+        chk.check(rc == common.EXIT_ENV, f"{name}: exit {rc}, expected 3: {err[-800:]}")
+        chk.check("No space left on device" in err, f"{name}: the reason: {err[-400:]}")
+        chk.check(not os.path.exists(out), f"{name}: nothing at --out")
         partial = os.path.join(mnt, "full.partial.csv")
         if os.path.exists(partial):
             with open(partial, "rb") as f:
                 data = f.read()
-            chk.check(data.endswith(b"\n"), "disk_full: the partial file ends with a whole row")
-            chk.check(not common.csv_problems(partial, False) or
-                      data.count(b"\n") <= 1 or True, "")
             import csv
             rows = list(csv.reader(data.decode().splitlines()))
-            chk.check(rows and all(len(r) == len(common.COLUMNS) for r in rows),
-                      "disk_full: every row of the partial file whole")
-        state = "a .partial.csv of whole rows" if os.path.exists(partial) else "no file"
-        return f"exit {rc}; {state}"
+            chk.check(data.endswith(b"\n") and rows and
+                      all(len(r) == len(common.COLUMNS) for r in rows),
+                      f"{name}: the partial file holds whole rows only")
+            return f"{label}: exit {rc}, a .partial.csv of {len(rows) - 1} whole rows"
+        return f"{label}: exit {rc}, no file"
     finally:
         subprocess.run(["umount", "-l", mnt])
+
+
+def disk_full(tmp):
+    """A full disk before the environment rows are written, and inside the cases' rows."""
+    total, env_bytes = dry_run_size(tmp)
+    page = 4096
+    inside_env = page  # the header fits, the environment rows do not
+    inside_cases = (env_bytes // page + 1) * page  # the environment rows fit, not every case
+    if env_bytes <= inside_env or total <= inside_cases:
+        raise Skip(f"this machine's CSV ({total} bytes, {env_bytes} of environment) does not "
+                   "straddle a page where the test needs it")
+    return "; ".join([disk_full_at(tmp, inside_env, "full in the environment rows"),
+                      disk_full_at(tmp, inside_cases, "full in the cases' rows")])
 
 
 def outdir_gone(tmp):
@@ -334,6 +368,32 @@ def seccomp(tmp, mode):
     return f"exit {rc}; io_uring skipped: " + (uring[0]["note"][:80] if uring else "-")
 
 
+def crash_in(tmp, workload, args):
+    out = os.path.join(tmp, f"{workload}.csv")
+    env = dict(os.environ, MUXBENCH_TEST_STOP="body:2:overflow")
+    rc, _, err = run(f"crash ({workload})", ["--workload", workload, "--out", out] + FAST + args,
+                     tmp, env=env)
+    name = f"crash ({workload})"
+    chk.check(rc == -signal.SIGSEGV, f"{name}: exit {rc}, expected death by SIGSEGV: {err[-600:]}")
+    chk.check("crashed" in err, f"{name}: the crash message: {err[-300:]}")
+    chk.check(not os.path.exists(out), f"{name}: nothing at --out")
+    partial = os.path.splitext(out)[0] + ".partial.csv"
+    if chk.check(os.path.exists(partial), f"{name}: a .partial.csv is left"):
+        for p in common.csv_problems(partial, False):
+            chk.check(False, f"{name}: {p}")
+        chk.check(common.case_count(partial) == 1, f"{name}: the partial file holds the one "
+                                                   f"finished case: {common.case_count(partial)}")
+    return f"{workload}: exit {rc}, .partial.csv with the first case whole"
+
+
+def crash(tmp):
+    if common.sanitizer_of(MUXBENCH):
+        raise Skip("sanitizer build: the sanitizer reports the overflow and ends the process "
+                   "itself; the crash handler is exercised in the plain build")
+    return "; ".join([crash_in(tmp, "harness", []),
+                      crash_in(tmp, "fanin", ["--poller", "epoll", "--set", "fds=10,100"])])
+
+
 def same_out(tmp):
     out = os.path.join(tmp, "same.csv")
     cmd = [MUXBENCH, "run", "--workload", "harness", "--out", out] + FAST
@@ -390,6 +450,8 @@ FAULTS = {
     "seccomp_enosys": (lambda t: seccomp(t, "enosys"), "exit 0; io_uring skipped with the reason"),
     "seccomp_kill": (lambda t: seccomp(t, "kill"),
                      "exit 0; io_uring skipped (the probe's child is killed, not the run)"),
+    "crash": (crash, "death by SIGSEGV; the finished cases whole in a .partial.csv; nothing "
+                     "left behind"),
     "same_out": (same_out, "both exit 0; one whole CSV of one run; no temporary file"),
     "readonly": (readonly, "exit 3 with the reason and what to change; nothing written"),
 }

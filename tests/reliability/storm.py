@@ -193,7 +193,7 @@ def main():
                       "no process left, no temporary file, no CSV / a complete one / a "
                       "complete .partial.csv, exit 130 (0 if it had finished)", seen)
     print(f"{held}/{total} trials held in {time.time() - t0:.0f} s")
-    if total < 50:
+    if total < 50 and not args.workload:  # the whole storm; CTest runs it a workload at a time
         chk.check(False, f"only {total} trials reached their point (at least 50 wanted)")
     return 1 if chk.failures else 0
 
