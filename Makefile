@@ -4,6 +4,10 @@
 #   make test                                            build if needed, run every test
 #   make report [CSV=results/x.csv]                      notebooks -> results/report/
 #   make deps                                            install the system packages
+#   make fuzz [FUZZ_SECONDS=60]                          libFuzzer targets (clang, build-fuzz/)
+#                                                        and the CSV reader's hypothesis test
+#   make reliability [FUZZ_SECONDS=60]                   full interrupt storm, injected faults,
+#                                                        fuzzing -> docs/reliability.md
 #
 # Both bench and test bootstrap: they check the packages (installing what is missing through
 # `make deps`), configure on first use and rebuild what changed.
@@ -21,8 +25,9 @@ MUXBENCH   := $(BUILD)/harness/muxbench
 CSV        ?=
 REPORT_DIR ?= results/report
 PYTHON     ?= /usr/bin/python3
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-check configure build test bench report clean
+.PHONY: all deps deps-check configure build test bench report clean fuzz reliability
 
 all: build
 
@@ -51,5 +56,14 @@ report: deps-check
 	PYTHONPATH=analysis$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) -m muxbench_analysis.report \
 	    --out $(REPORT_DIR) $(CSV)
 
+# Fuzzing needs clang and libFuzzer, which `make test` does not: installed here on demand.
+fuzz:
+	@tools/deps.sh fuzz-check || tools/deps.sh fuzz
+	PYTHON=$(PYTHON) tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
+
+reliability: build
+	@tools/deps.sh fuzz-check || tools/deps.sh fuzz
+	PYTHON=$(PYTHON) tools/reliability.sh $(BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-fuzz

@@ -35,6 +35,7 @@ struct csv_out {
     off_t written; /* bytes of whole rows in the file: a failed write is cut back to this */
     long rows;
     int oom; /* a row could not be buffered whole; the next flush fails */
+    int committed; /* renamed into place: nothing is left to keep as partial */
     struct csv_meta meta;
     pthread_mutex_t lock;
 };
@@ -60,7 +61,8 @@ void csv_row(struct csv_out *o, const struct param_row *id, const char *metric, 
 int csv_flush(struct csv_out *o);
 /* Flushes, syncs, renames into place. 0 or -errno. */
 int csv_commit(struct csv_out *o);
-/* From the interrupt path: flushes nothing, renames the temporary file to the partial name. */
+/* From the interrupt path: flushes nothing, renames the temporary file to the partial name.
+ * 0, -errno, or 1 when the run had already been committed (its CSV is complete in place). */
 int csv_abort_partial(struct csv_out *o);
 /* Removes the temporary file (nothing useful in it). */
 void csv_discard(struct csv_out *o);

@@ -82,6 +82,7 @@ oom:
 
 static struct csv_out *g_csv;
 static atomic_int g_committed;
+static atomic_int g_interrupting; /* the signal thread is ending the run */
 
 /* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
  * that finished are whole in the temporary file (one write per case), so they are kept under
@@ -144,6 +145,7 @@ static void *signal_thread(void *arg)
     sigset_t *set = arg;
     int sig = 0;
     sigwait(set, &sig);
+    atomic_store(&g_interrupting, 1);
     if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
         fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
                 strsignal(sig), g_csv->path);
@@ -156,12 +158,27 @@ static void *signal_thread(void *arg)
     reap_all_children(); /* whatever a workload's own cleanup did not reach */
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
+    if (rc == 1) { /* the final rename won the race: the CSV is complete and in place */
+        fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
+                strsignal(sig), g_csv->path);
+        _exit(MUX_EXIT_INTERRUPTED);
+    }
     shim_write_json(g_json_partial, 0);
     fprintf(stderr,
             "\nmuxbench: interrupted by %s: %d case%s finished, their rows are in %s%s\n",
             strsignal(sig), g_cases_done, g_cases_done == 1 ? "" : "s", g_csv->partial_path,
             rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
     _exit(MUX_EXIT_INTERRUPTED);
+}
+
+/* Once the signal thread is ending the run, the thread that runs the cases writes nothing
+ * more and commits nothing: a case cut short by the interruption (its helper killed under it)
+ * would otherwise be written as an error row, or the run completed under the signal thread. It
+ * waits here, holding no workload's lock, for the signal thread's _exit. */
+static void yield_to_interrupt(void)
+{
+    while (atomic_load(&g_interrupting))
+        pause();
 }
 
 /* A write of the output that failed (a full disk, a quota, the directory removed): never a
@@ -486,6 +503,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         }
         case_result_free(&res);
         stop_point(STOP_ROWS);
+        yield_to_interrupt();
         output_failed(&csv, csv_flush(&csv));
         g_cases_done++;
         fputs(tail, stderr);
@@ -504,6 +522,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     if (json_rc == 0)
         rename(json_tmp, json_path);
     stop_point(STOP_COMMIT);
+    yield_to_interrupt();
     int commit_rc = csv_commit(&csv);
     atomic_store(&g_committed, commit_rc == 0);
     if (commit_rc < 0) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Injected faults: each one a trial with its expected outcome written down here.
 
-    faults.py MUXBENCH SECCOMP_EXEC FAULT
+    faults.py MUXBENCH SECCOMP_EXEC FAULT|--list
 
 FAULT       what is done                                  expected
 emfile      a fanin sweep 10,100,1300 fds with RLIMIT_NOFILE 1,500 and 600 fds held open by
@@ -459,6 +459,9 @@ FAULTS = {
 
 def main():
     name = sys.argv[3] if len(sys.argv) > 3 else ""
+    if name == "--list":
+        print("\n".join(FAULTS))
+        return 0
     if name not in FAULTS:
         print(f"usage: faults.py MUXBENCH SECCOMP_EXEC {{{'|'.join(FAULTS)}}}", file=sys.stderr)
         return 2
