@@ -107,6 +107,14 @@ def main():
                     cell(e["item"]), e.get("executions", 0),
                     "%d s" % e["seconds"] if e.get("seconds") else "-", e.get("crashes", 0),
                     cell(e["expected"]), cell(e["outcome"])))
+        elif suite.startswith("storm"):
+            w("| workload at phase | trials | held | outcomes (exit status, what was left) |")
+            w("|---|---:|---:|---|")
+            for e in rows:
+                w("| %s | %d | %d | %s |" % (cell(e["item"]), e["trials"], e["held"],
+                                            cell(e["outcome"])))
+            w("| **all** | **%d** | **%d** | |" % (sum(e["trials"] for e in rows),
+                                                  sum(e["held"] for e in rows)))
         else:
             w("| what | trials | held | expected | outcome |")
             w("|---|---:|---:|---|---|")
