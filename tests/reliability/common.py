@@ -83,8 +83,10 @@ def csv_problems(path, want_complete):
     if problems:
         return problems
     env = {r["metric"] for r in records if r["status"] == "env"}
-    if not env - {"run_complete"}:
-        problems.append(f"{path}: no environment rows")
+    # An interruption before the environment rows were written leaves the header alone: whole,
+    # and empty. Rows of cases without the environment rows would be a torn file.
+    if records and not env - {"run_complete"}:
+        problems.append(f"{path}: rows without the environment rows")
     if ("run_complete" in env) != want_complete:
         problems.append(f"{path}: run_complete row {'missing' if want_complete else 'present'}")
     # A measured case is whole: each of its metrics has all six statistics (and perhaps a p99),

@@ -144,6 +144,10 @@ def one_trial(muxbench, workload, phase, sig, where, rng, chk):
         return False, True, "finished before the stop point"
     ok = True
     ok &= chk.check(not left, f"{name}: processes left behind: {left}")
+    # A sanitizer's report on an interrupted run: _exit(130) skips the sanitizer's exit code.
+    reports = [m for m in ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                           "ERROR: LeakSanitizer", "runtime error:") if m in err]
+    ok &= chk.check(not reports, f"{name}: sanitizer report: {err[-1500:]}")
     for p in problems:
         ok &= chk.check(False, f"{name}: {p}")
     if rc == common.EXIT_INTERRUPTED:
