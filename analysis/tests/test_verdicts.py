@@ -1,6 +1,7 @@
 """The verdict logic on hand-made CSVs with known values: each claim's holds / holds only in
 part / does not hold / not measured, through the whole path (CSV file -> load -> evaluate)."""
 import os
+import tempfile
 import unittest
 
 from tests.helpers import TempDirCase, claims_rows
@@ -336,6 +337,46 @@ class ClaimsMarkdown(TempDirCase):
         rows = claims_rows(claims.to_markdown(claims.evaluate(ds), ds))
         self.assertEqual(set(rows.values()), {NOT_MEASURED})
         self.assertEqual(len(rows), 9)
+
+
+class ClaimModules(unittest.TestCase):
+    """The claims package: one module per claim, found by name, each defining its claim."""
+    def test_modules_in_claim_order(self):
+        names = [m.__name__.rsplit(".", 1)[1] for m in claims.MODULES]
+        self.assertEqual(names, ["c%d" % i for i in range(1, 10)])
+        self.assertEqual([c.claim_id for c in claims.CLAIMS], ["C%d" % i for i in range(1, 10)])
+
+    def test_each_module_defines_its_own_claim(self):
+        for m in claims.MODULES:
+            with self.subTest(module=m.__name__):
+                self.assertEqual(m.CLAIM.claim_id, m.__name__.rsplit(".", 1)[1].upper())
+                for what in ("statement", "stated", "source", "rule"):
+                    self.assertTrue(getattr(m.CLAIM, what).strip(), what)
+                self.assertTrue(callable(m.evaluate))
+                self.assertIs(claims.CLAIM_BY_ID[m.CLAIM.claim_id], m.CLAIM)
+                self.assertEqual(claims.RULES[m.CLAIM.claim_id], m.CLAIM.rule)
+
+    def test_evaluate_is_each_modules_verdict_in_order(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = load(make_synthetic().write(os.path.join(tmp, "s.csv")))
+            got = claims.evaluate(ds)
+            self.assertEqual(got, [m.evaluate(ds) for m in claims.MODULES])
+            for m, v in zip(claims.MODULES, got):
+                self.assertEqual((v.claim_id, v.claim, v.stated, v.source, v.rule),
+                                 (m.CLAIM.claim_id, m.CLAIM.statement, m.CLAIM.stated,
+                                  m.CLAIM.source, m.CLAIM.rule))
+
+    def test_later_workload_claims_stay_not_measured_without_rows(self):
+        """C6, C8 and C7's p95 and cancel parts have no workload yet: no rows, no guess."""
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = load(make_synthetic().write(os.path.join(tmp, "s.csv")))
+            v = {v.claim_id: v for v in claims.evaluate(ds)}
+        self.assertEqual(v["C6"].verdict, NOT_MEASURED)
+        self.assertEqual(v["C8"].verdict, NOT_MEASURED)
+        c7 = {p.name: p.outcome for p in v["C7"].parts}
+        self.assertIsNone(c7["p95 ≈ 15 ms for 200 × 200 exp(5 ms) sleeps"])
+        self.assertIsNone(c7["5k tasks cancel and settle"])
+        self.assertIsNotNone(c7["churn ≈ 210k tasks/s"])
 
 
 if __name__ == "__main__":
