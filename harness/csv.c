@@ -1,6 +1,6 @@
 /* csv.c - see csv.h. */
 #define _GNU_SOURCE
-#include "csv.h"
+#include "harness/csv.h"
 
 #include <dirent.h>
 #include <errno.h>

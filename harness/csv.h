@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "params.h"
+#include "harness/params.h"
 
 struct csv_meta {
     char run_id[128];
