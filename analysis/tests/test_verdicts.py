@@ -1,6 +1,7 @@
 """The verdict logic on hand-made CSVs with known values: each claim's holds / holds only in
 part / does not hold / not measured, through the whole path (CSV file -> load -> evaluate)."""
 import os
+import re
 import tempfile
 import unittest
 
@@ -377,6 +378,37 @@ class ClaimModules(unittest.TestCase):
         self.assertIsNone(c7["p95 ≈ 15 ms for 200 × 200 exp(5 ms) sleeps"])
         self.assertIsNone(c7["5k tasks cancel and settle"])
         self.assertIsNotNone(c7["churn ≈ 210k tasks/s"])
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class ClaimsPointInsideTheRepository(TempDirCase):
+    """claims.md and docs/design.md are what a user who clones the repository reads: every
+    page the report names exists there, and the design page lists each claim as its module
+    defines it."""
+    def test_report_names_only_pages_in_the_repository(self):
+        for name, b in (("synthetic", make_synthetic()), ("empty", CsvBuilder())):
+            if name == "empty":
+                standard_env(b)
+                b.case("harness", "iteration_ns", 2.0, variant="native")
+                b.complete()
+            ds = load(b.write(os.path.join(self.tmp, name + ".csv")))
+            text = claims.to_markdown(claims.evaluate(ds), ds)
+            self.assertNotIn("DESIGN.md", text)
+            pages = set(re.findall(r"docs/[a-z_]+\.md", text))
+            self.assertIn("docs/design.md", pages)   # C6 and C8 say where they are planned
+            for page in pages:
+                self.assertTrue(os.path.isfile(os.path.join(REPO, page)), page)
+
+    def test_design_page_lists_every_claim_with_its_seed(self):
+        with open(os.path.join(REPO, "docs", "design.md"), encoding="utf-8") as f:
+            rows = [ln for ln in f if re.match(r"\| C[0-9]+ \|", ln)]
+        by_id = {ln.split("|")[1].strip(): ln for ln in rows}
+        self.assertEqual(sorted(by_id, key=lambda c: int(c[1:])),
+                         [c.claim_id for c in claims.CLAIMS])
+        for c in claims.CLAIMS:
+            self.assertEqual(by_id[c.claim_id].split("|")[3].strip(), c.source, c.claim_id)
 
 
 if __name__ == "__main__":

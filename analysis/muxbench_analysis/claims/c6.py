@@ -10,8 +10,8 @@ write the rule in CLAIM.rule, and make _sequential_vs_concurrent() read the rows
 from .base import Claim, Part
 
 PART_NAME = "sequential ≈ N×D, concurrent ≈ D"
-WHY_NOT = ("no rows time N waits of D sequentially and concurrently: that workload is planned "
-           "(DESIGN.md §1, 'later workload') and docs/csv.md has no metric for it yet")
+WHY_NOT = ("no rows time N waits of D sequentially and concurrently: that workload (nwait) is "
+           "planned (docs/design.md §1) and docs/csv.md has no metric for it yet")
 
 CLAIM = Claim(
     "C6",

@@ -10,8 +10,9 @@ part if they are judged apart), keeping the "not measured" Part when the CSV has
 from .base import Claim, Part
 
 PART_NAME = "per-await checkpoint cost; starvation"
-WHY_NOT = ("no rows measure a per-await checkpoint or a never-yielding task: that workload is "
-           "planned (DESIGN.md §1, 'later workload') and docs/csv.md has no metric for it yet")
+WHY_NOT = ("no rows measure a per-await checkpoint or a never-yielding task: that workload "
+           "(checkpoint) is planned (docs/design.md §1) and docs/csv.md has no metric for it "
+           "yet")
 
 CLAIM = Claim(
     "C8",
