@@ -2,6 +2,7 @@
 part / does not hold / not measured, through the whole path (CSV file -> load -> evaluate)."""
 import os
 import re
+import sys
 import tempfile
 import unittest
 
@@ -346,6 +347,23 @@ class ClaimModules(unittest.TestCase):
         names = [m.__name__.rsplit(".", 1)[1] for m in claims.MODULES]
         self.assertEqual(names, ["c%d" % i for i in range(1, 10)])
         self.assertEqual([c.claim_id for c in claims.CLAIMS], ["C%d" % i for i in range(1, 10)])
+
+    def test_a_new_claim_is_a_new_file(self):
+        """Discovery takes cN files only, in numeric order (c10 after c9), and nothing else."""
+        with tempfile.TemporaryDirectory() as tmp:
+            pkg = os.path.join(tmp, "fake_claims_pkg")
+            os.mkdir(pkg)
+            for name in ("__init__", "c10", "c2", "c1", "base", "c3x"):
+                with open(os.path.join(pkg, name + ".py"), "w") as f:
+                    f.write("NAME = %r\n" % name)
+            sys.path.insert(0, tmp)
+            try:
+                mods = claims.claim_modules([pkg], "fake_claims_pkg")
+                self.assertEqual([m.NAME for m in mods], ["c1", "c2", "c10"])
+            finally:
+                sys.path.remove(tmp)
+                for k in [k for k in sys.modules if k.startswith("fake_claims_pkg")]:
+                    del sys.modules[k]
 
     def test_each_module_defines_its_own_claim(self):
         for m in claims.MODULES:

@@ -19,17 +19,17 @@ from .base import HOLDS, NOT, NOT_MEASURED, PART, Claim, Part, Verdict, compose
 from .markdown import to_markdown
 
 
-def _claim_modules():
-    """Every cN module of this package, in claim order (C1, C2, ..., C10)."""
+def claim_modules(path, package):
+    """Every cN module of the package at path, imported, in claim order (C1, C2, ..., C10)."""
     found = []
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules(path):
         m = re.fullmatch(r"c([0-9]+)", info.name)
         if m:
-            found.append((int(m.group(1)), importlib.import_module("." + info.name, __name__)))
+            found.append((int(m.group(1)), importlib.import_module("." + info.name, package)))
     return [mod for _, mod in sorted(found, key=lambda pair: pair[0])]
 
 
-MODULES = _claim_modules()
+MODULES = claim_modules(__path__, __name__)
 CLAIMS = [m.CLAIM for m in MODULES]
 CLAIM_BY_ID = {c.claim_id: c for c in CLAIMS}
 RULES = {c.claim_id: c.rule for c in CLAIMS}
@@ -49,5 +49,5 @@ def write_claims(ds, path):
 
 
 __all__ = ["HOLDS", "PART", "NOT", "NOT_MEASURED", "Claim", "Part", "Verdict", "compose",
-           "MODULES", "CLAIMS", "CLAIM_BY_ID", "RULES", "evaluate", "to_markdown",
+           "MODULES", "CLAIMS", "CLAIM_BY_ID", "RULES", "claim_modules", "evaluate", "to_markdown",
            "write_claims"]
