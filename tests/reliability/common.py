@@ -139,7 +139,7 @@ def become_subreaper():
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 
 
-def _proc_stat(pid):
+def proc_stat(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             text = f.read()
@@ -170,7 +170,7 @@ def leftovers(run_pid):
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        st = _proc_stat(int(entry))
+        st = proc_stat(int(entry))
         if st and _stray(st, run_pid):
             found.append(st)
     return [f"{s['name']} pid {s['pid']} state {s['state']}"
@@ -188,7 +188,7 @@ def clean_up(run_pid):
     while time.time() < deadline:
         strays = []
         for entry in os.listdir("/proc"):
-            st = _proc_stat(int(entry)) if entry.isdigit() else None
+            st = proc_stat(int(entry)) if entry.isdigit() else None
             if st and _stray(st, run_pid):
                 strays.append(st)
         if not strays:
@@ -205,7 +205,7 @@ def clean_up(run_pid):
 
 
 def process_state(pid):
-    st = _proc_stat(pid)
+    st = proc_stat(pid)
     return st["state"] if st else None
 
 

@@ -304,7 +304,7 @@ def child_named(parent, name, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         for entry in os.listdir("/proc"):
-            st = common._proc_stat(int(entry)) if entry.isdigit() else None
+            st = common.proc_stat(int(entry)) if entry.isdigit() else None
             if st and st["ppid"] == parent and st["name"] == name:
                 return st["pid"]
         time.sleep(0.01)
@@ -334,7 +334,7 @@ def kill_helper(tmp, workload, helper, args):
     chk.check(all(("helper" in r["note"] or "client" in r["note"]) for r in errors),
               f"{name}: the error names the process: {[r['note'] for r in errors]}")
     chk.check(any(r["status"] == "ok" for r in rows), f"{name}: later cases measured")
-    return f"{workload}: exit {rc}, error row: " + (errors[0]["note"][:90] if errors else "none")
+    return f"{workload}: exit {rc}, error row: " + (errors[0]["note"][:140] if errors else "none")
 
 
 def helper_killed(tmp):
