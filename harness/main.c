@@ -5,6 +5,7 @@
  *   muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]
  *                [--set key=value[,value...]]... [--repetitions N] [--min-time S]
  *                [--list-cases] [-- Google Benchmark flags]
+ *   muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]] [--out F]
  *   muxbench help
  *
  * Exit status (DESIGN.md section 6): 0 done; 1 an internal failure (a case failed its own
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_cmd.h"
 #include "placement.h"
 #include "poller.h"
 #include "run.h"
@@ -31,6 +33,8 @@ static void print_usage(FILE *to)
             "       muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]\n"
             "                    [--set key=value[,value...]]... [--repetitions N] [--min-time S]\n"
             "                    [--list-cases] [-- Google Benchmark flags]\n"
+            "       muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]]\n"
+            "                    [--min-effect E] [--out F.md|F.csv]\n"
             "       muxbench help\n");
 }
 
@@ -92,6 +96,9 @@ static void print_help(void)
     }
     printf("\nExit status: 0 done, 1 a case failed, 2 bad usage, 3 an environment limit,\n"
            "130 interrupted (finished cases kept in <out>.partial.csv).\n");
+    printf("\ncompare: two runs case by case, a Mann-Whitney U test on the repetitions\n"
+           "(docs/compare.md; `muxbench compare --help`). Exit 0, 1 a case slower beyond\n"
+           "--threshold, 2 bad usage, 3 an unreadable or incompatible file.\n");
 }
 
 static int cmd_list(void)
@@ -379,12 +386,15 @@ int main(int argc, char **argv)
         return cmd_list();
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc, argv);
+    if (strcmp(argv[1], "compare") == 0)
+        return cmd_compare(argc, argv);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         print_help();
         return RUN_OK;
     }
-    fprintf(stderr, "muxbench: unknown command '%s'; valid commands: list, run, help\n",
+    fprintf(stderr,
+            "muxbench: unknown command '%s'; valid commands: list, run, compare, help\n",
             argv[1]);
     return RUN_USAGE;
 }
