@@ -11,7 +11,7 @@
  * /usr/bin/python3 (Debian's, which has python3-pandas and python3-scipy: `make deps`).
  */
 #define _GNU_SOURCE
-#include "compare_cmd.h"
+#include "harness/compare_cmd.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "harness/exit_codes.h"
 
 #ifndef MUX_SOURCE_DIR
 #define MUX_SOURCE_DIR ""
@@ -85,7 +85,7 @@ int cmd_compare(int argc, char **argv)
         fprintf(stderr, "muxbench compare: cannot find the analysis package (%s not in %s); "
                         "set MUXBENCH_ANALYSIS_DIR to the analysis/ directory of the muxbench "
                         "sources\n", COMPARE_MODULE, tried[0] ? tried : "any known place");
-        return RUN_LIMIT;
+        return MUX_EXIT_ENV;
     }
     const char *python = getenv("MUXBENCH_PYTHON");
     if (!python || !*python)
@@ -96,12 +96,12 @@ int cmd_compare(int argc, char **argv)
              old && *old ? old : "");
     if (setenv("PYTHONPATH", pythonpath, 1) < 0) {
         fprintf(stderr, "muxbench compare: cannot set PYTHONPATH: %s\n", strerror(errno));
-        return RUN_LIMIT;
+        return MUX_EXIT_ENV;
     }
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args) {
         fprintf(stderr, "muxbench compare: out of memory\n");
-        return RUN_INTERNAL;
+        return MUX_EXIT_FAIL;
     }
     int k = 0;
     args[k++] = (char *)python;
@@ -117,5 +117,5 @@ int cmd_compare(int argc, char **argv)
     fprintf(stderr, "muxbench compare: cannot run %s: %s; the comparison needs Python 3 with "
                     "python3-pandas and python3-scipy (make deps), or set MUXBENCH_PYTHON\n",
             python, strerror(e));
-    return RUN_LIMIT;
+    return MUX_EXIT_ENV;
 }
