@@ -488,6 +488,94 @@ def slower_beyond(result, threshold):
     return out
 
 
+# ---- the report's plot --------------------------------------------------------------------
+
+SIGNIFICANT_COLORS = {"slower": "#d62728", "faster": "#2ca02c", "higher": "#9467bd",
+                      "lower": "#1f77b4"}
+GREY = "#bbbbbb"
+
+
+def short_labels(rows):
+    """Case labels with only the parameters that tell a workload's compared cases apart (and
+    its poller and variant): 'fanin/epoll/fds:100' rather than every column."""
+    from . import schema
+    cols = schema.CASE_COLUMNS
+    varying = {}
+    for r in rows:
+        for c in cols:
+            varying.setdefault((r["workload"], c), set()).add(str(r.get(c, "")))
+    out = []
+    for r in rows:
+        keep = [c for c in cols if c in ("workload", "poller", "variant")
+                or len(varying[(r["workload"], c)]) > 1]
+        key = tuple(r.get(c, "") if c in keep else "" for c in cols)
+        out.append(case_label(r["workload"], key, cols))
+    return out
+
+
+def plot(result, base_path, new_path, max_cases=60):
+    """A Figure: NEW/BASE per case on a log axis, one bar per compared case and metric, in the
+    table's order (largest change first); coloured when the change is significant, grey when
+    it is not or could not be tested."""
+    import textwrap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    rows = [r for r in result["rows"] if r["ratio"] and r["ratio"] > 0
+            and not math.isnan(r["ratio"])][:max_cases]
+    height = 2.2 + 0.24 * max(len(rows), 4)
+    fig = Figure(figsize=(11, height))
+    ax = fig.subplots()
+    labels = ["%s  %s" % (lab, r["metric"]) for lab, r in zip(short_labels(rows), rows)]
+    colors = [SIGNIFICANT_COLORS.get(r["verdict"], GREY) for r in rows]
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, [math.log2(r["ratio"]) for r in rows], color=colors, height=0.7)
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([lab if len(lab) <= 95 else lab[:92] + "..." for lab in labels],
+                       fontsize=6.5)
+    lim = max([abs(math.log2(r["ratio"])) for r in rows] + [math.log2(1.1)]) * 1.15
+    ax.set_xlim(-lim, lim)
+    ticks = [t for t in (0.25, 0.5, 0.8, 1, 1.25, 2, 4) if abs(math.log2(t)) <= lim]
+    ax.set_xticks([math.log2(t) for t in ticks])
+    ax.set_xticklabels(["x%g" % t for t in ticks])
+    ax.set_xlabel("NEW / BASE median (log scale; for times right is slower, for rates right "
+                  "is faster)")
+    for r, yy in zip(rows, y):
+        ax.text(math.log2(r["ratio"]), yy, " x%.3g " % r["ratio"], va="center", fontsize=6,
+                ha="left" if r["ratio"] >= 1 else "right")
+    present = sorted({r["verdict"] for r in rows if r["verdict"] in SIGNIFICANT_COLORS})
+    handles = [Patch(color=SIGNIFICANT_COLORS[v], label=v) for v in present]
+    handles.append(Patch(color=GREY, label="no significant change / not tested"))
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    counts = summary_counts(result)
+    title = "%s vs %s: %s" % (os.path.basename(new_path), os.path.basename(base_path),
+                              ", ".join("%d %s" % (n, v) for v, n in sorted(counts.items())))
+    fig.suptitle(textwrap.fill(title, 110), fontsize=10, fontweight="bold")
+    caption = "\n".join(result["scope"]) + "\nMann-Whitney U, two-sided, alpha %g, min " \
+        "effect %g%%%s" % (result["alpha"], 100 * result["min_effect"],
+                          "; the %d largest changes of %d" % (len(rows), len(result["rows"]))
+                          if len(result["rows"]) > len(rows) else "")
+    caption = "\n".join(textwrap.fill(line, 170) for line in caption.split("\n"))
+    fig.text(0.01, 0.005, caption, fontsize=6.5, color="#333333", va="bottom")
+    n_cap = caption.count("\n") + 1
+    fig.tight_layout(rect=(0, min(0.4, (0.13 * n_cap + 0.1) / height), 1,
+                           1 - min(0.2, 0.45 / height)))
+    return fig
+
+
+def report(base_path, new_path, outdir, alpha=DEFAULT_ALPHA, min_effect=DEFAULT_MIN_EFFECT):
+    """For `make report` with two CSVs: compare.png and compare.md in outdir. Returns the paths;
+    raises CompareError for files that cannot be compared."""
+    result = compare(_load(base_path), _load(new_path), alpha, min_effect)
+    os.makedirs(outdir, exist_ok=True)
+    png = os.path.join(outdir, "compare.png")
+    plot(result, base_path, new_path).savefig(png, dpi=120)
+    md = os.path.join(outdir, "compare.md")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(format_markdown(result, base_path, new_path))
+    return png, md
+
+
 # ---- command line ------------------------------------------------------------------------
 
 def _fraction(name):

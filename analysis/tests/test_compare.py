@@ -378,5 +378,90 @@ class Loader(Base):
             self.assertIn(repr(bad), str(cm.exception))
 
 
+def two_host_csvs(tmp):
+    """Two runs of the same cases on hosts 'alpha' and 'beta', beta 2x slower at fds=100."""
+    paths = []
+    for i, host in enumerate(("alpha", "beta")):
+        b = CsvBuilder(run_id="20261122T01403%dZ-%s-1" % (i, host), host=host)
+        standard_env(b)
+        for fds in (1, 100):
+            scale = 2.0 if host == "beta" and fds == 100 else 1.0
+            b.case_reps("fanin", "wait_ns", [v * scale for v in BASE_WAIT], **dict(FAN, fds=fds))
+        b.case_reps("ctxswitch", "switch_ns", [2600, 2610, 2590, 2620, 2605], **SWITCH)
+        b.complete()
+        paths.append(b.write(os.path.join(tmp, "%s.csv" % host)))
+    return paths
+
+
+class Report(TempDirCase):
+    def test_plot_colours_significant_bars_and_greys_the_rest(self):
+        base, new = two_host_csvs(self.tmp)
+        res = compare.compare(data.load(base), data.load(new))
+        fig = compare.plot(res, base, new)
+        bars = fig.axes[0].patches
+        by_ratio = {round(r["ratio"], 3): r["verdict"] for r in res["rows"]}
+        self.assertEqual(len(bars), len(res["rows"]))
+        from matplotlib.colors import to_hex
+        colours = sorted(to_hex(b.get_facecolor()) for b in bars)
+        self.assertEqual(by_ratio[2.0], "slower")
+        self.assertEqual(colours.count(compare.SIGNIFICANT_COLORS["slower"]), 1)
+        self.assertEqual(colours.count(compare.GREY), len(bars) - 1)
+
+    def test_two_csvs_add_compare_png_and_md(self):
+        from muxbench_analysis import report
+        base, new = two_host_csvs(self.tmp)
+        out = os.path.join(self.tmp, "report")
+        os.makedirs(out)
+        with open(os.path.join(out, "claims.md"), "w") as f:
+            f.write("# claims\n")
+        log = io.StringIO()
+        self.assertTrue(report.add_comparisons([base, new], data.load([base, new]), out, log))
+        with open(os.path.join(out, "compare.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        with open(os.path.join(out, "compare.md")) as f:
+            self.assertIn("ACROSS MACHINES", f.read())
+        self.assertIn(os.path.join(out, "compare.png"), report.expected_outputs(out, 2))
+        self.assertNotIn(os.path.join(out, "compare.png"), report.expected_outputs(out, 3))
+
+    def test_incomparable_csvs_fail_the_report(self):
+        from muxbench_analysis import report
+        b = builder()
+        b.case_reps("fanin", "wait_ns", BASE_WAIT, **FAN)
+        n = builder(run="20261122T020000Z-synthetic-2")
+        n.case_reps("ctxswitch", "switch_ns", BASE_WAIT, **SWITCH)
+        paths = [b.write(os.path.join(self.tmp, "a.csv")), n.write(os.path.join(self.tmp, "b.csv"))]
+        log = io.StringIO()
+        self.assertFalse(report.add_comparisons(paths, data.load(paths), self.tmp, log))
+        self.assertIn("no case in common", log.getvalue())
+
+    def test_claims_md_gets_a_verdict_per_host(self):
+        from muxbench_analysis import claims, hosts
+        paths = two_host_csvs(self.tmp)
+        text = hosts.claims_by_host(data.load(paths))
+        self.assertIn("| claim | alpha | beta |", text)
+        ids = [v.claim_id for v in claims.evaluate(data.load(paths[0]))]
+        for cid in ids:
+            self.assertIn("**%s**" % cid, text)
+        self.assertEqual(hosts.claims_by_host(data.load(paths[0])), "")
+
+    def test_every_plot_has_one_panel_per_host(self):
+        from matplotlib.colors import to_hex
+        from muxbench_analysis import hosts, plots
+        ds = data.load(two_host_csvs(self.tmp))
+        self.assertEqual([h for h, _ in hosts.split(ds)], ["alpha", "beta"])
+        for name, (fn, _) in plots.PLOTS.items():
+            fig = getattr(plots, fn)(ds)
+            titles = [ax.get_title() for ax in fig.axes]
+            self.assertEqual(titles, ["host alpha", "host beta"], name)
+            self.assertNotEqual(to_hex(fig.axes[0].title.get_color()),
+                                to_hex(fig.axes[1].title.get_color()), name)
+
+    def test_one_host_plots_are_unchanged(self):
+        from muxbench_analysis import plots
+        ds = data.load(two_host_csvs(self.tmp)[0])
+        fig = plots.ctxswitch(ds)
+        self.assertNotIn("host alpha", [ax.get_title() for ax in fig.axes])
+
+
 if __name__ == "__main__":
     unittest.main()
