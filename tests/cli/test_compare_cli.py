@@ -11,7 +11,8 @@ GROUP is one of:
   same_run   two runs of the same command on this machine: at least 95% of the tested cases
              are "no significant change"
   hog        a run with a CPU hog pinned on the measuring threads' CPU: every ctxswitch case
-             (all of them run on that CPU) is flagged slower, by at least 1.3x
+             (all of them run on that CPU; coro-raw is skipped under ASan) is flagged slower,
+             by at least 1.3x, and --threshold 0.3 exits 1
 
 The runs (RUN_ARGS): fanin over five backends at four fds and four ctxswitch mechanisms, all
 pinned to one CPU (placement same-pu), 6 repetitions each (5 against 5 is the least that lets a
@@ -229,9 +230,10 @@ def hog():
         if not real_run(b, hog_cpu=cpu, args=HOG_ARGS):
             return False, "the run with the hog failed"
         rc, out, err, rows = compare(a, b, ["--threshold", "0.3"])
+        # coro-raw is skipped in an ASan build (no fiber annotations): 3 or 4 cases.
         switch = [r for r in rows if r["case"].startswith("ctxswitch/")
-                  and r["verdict"] != "not tested"]
-        if not check(len(switch) == 4, f"4 ctxswitch comparisons, got {len(switch)}"):
+                  and r["verdict"] in TESTED]
+        if not check(len(switch) >= 3, f"3 or 4 ctxswitch comparisons, got {len(switch)}"):
             return False, "cases missing"
         slow = [r for r in switch if r["verdict"] == "slower" and float(r["ratio"]) >= 1.3]
         if len(slow) == len(switch):
