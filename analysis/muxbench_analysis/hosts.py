@@ -5,7 +5,7 @@ A Dataset that holds rows from several hosts pools them: a figure measured on on
 stand next to another machine's with nothing to tell them apart. split() gives one Dataset per
 host; side_by_side() wraps a plot function so that it draws one panel per host (the host's
 name and colour on the panel's title and frame); claims_by_host() is the per-host verdict table
-the report appends to claims.md.
+at the end of claims.md (claims/markdown.py).
 """
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg

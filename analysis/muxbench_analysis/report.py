@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from . import compare, data, hosts
+from . import compare, data
 from .plots import PLOTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,8 +61,8 @@ def run_notebook(name, csvs, outdir, timeout=600, log=sys.stderr):
 
 def add_comparisons(csvs, ds, outdir, log=sys.stderr):
     """After the notebooks: with two CSVs, compare.png and compare.md (the second run against
-    the first, docs/compare.md); with several hosts, each claim's verdict per host appended to
-    claims.md. False when the two CSVs cannot be compared (the reason is printed)."""
+    the first, docs/compare.md). False when the two CSVs cannot be compared (the reason is
+    printed). (Several hosts: claims.md has each claim's verdict per host, claims/markdown.py.)"""
     if len(csvs) == 2:
         try:
             compare.report(csvs[0], csvs[1], outdir)
@@ -70,10 +70,6 @@ def add_comparisons(csvs, ds, outdir, log=sys.stderr):
             print("report: no comparison of the two CSVs: %s" % e, file=log)
             return False
         print("report: %-20s compare.png, compare.md" % "comparison", file=log)
-    by_host = hosts.claims_by_host(ds)
-    if by_host:
-        with open(os.path.join(outdir, "claims.md"), "a", encoding="utf-8") as f:
-            f.write("\n" + by_host)
     return True
 
 

@@ -443,6 +443,11 @@ class Report(TempDirCase):
         for cid in ids:
             self.assertIn("**%s**" % cid, text)
         self.assertEqual(hosts.claims_by_host(data.load(paths[0])), "")
+        md = claims.to_markdown(claims.evaluate(data.load(paths)), data.load(paths))
+        self.assertIn("## Verdicts per host", md)
+        self.assertIn("| claim | alpha | beta |", md)
+        one = data.load(paths[0])
+        self.assertNotIn("Verdicts per host", claims.to_markdown(claims.evaluate(one), one))
 
     def test_every_plot_has_one_panel_per_host(self):
         from matplotlib.colors import to_hex
