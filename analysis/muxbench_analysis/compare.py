@@ -25,6 +25,8 @@ import math
 import os
 import sys
 
+from . import schema  # imports nothing: data (pandas) and scipy load only when needed
+
 EXIT_OK, EXIT_SLOWER, EXIT_USAGE, EXIT_FILES = 0, 1, 2, 3
 
 DEFAULT_ALPHA = 0.05
@@ -153,7 +155,6 @@ def case_label(workload, key, case_columns):
 def _cases(ds, case_columns):
     """{(case key, metric): {"median": v, "reps": [..], "unit": u, "status": s, ...}} of the
     ok and derived rows, and {case key: (status, note)} of skipped, limit and error rows."""
-    from . import schema
     out, other = {}, {}
     for r in ds.rows.to_dict("records"):
         if r["status"] == "env":
@@ -267,7 +268,6 @@ def parse_metrics(text):
     names = [m.strip() for m in text.split(",") if m.strip()]
     if not names:
         raise UsageError("--metric needs a metric name, several separated by commas, or 'all'")
-    from . import schema
     known = {m for ms in schema.METRICS.values() for m in ms}
     if names == ["all"]:
         return "all"
@@ -296,7 +296,6 @@ def _wanted(workload, metric, present, metrics):
 def compare(base_ds, new_ds, alpha=DEFAULT_ALPHA, min_effect=DEFAULT_MIN_EFFECT, metrics=None):
     """The whole comparison, as a dict: env (the diff), scope (notes), rows (one per case and
     metric, sorted by effect size), only_base and only_new ([(label, why)])."""
-    from . import schema
     cols = schema.CASE_COLUMNS
     base, base_other = _cases(base_ds, cols)
     new, new_other = _cases(new_ds, cols)
@@ -431,7 +430,8 @@ def format_markdown(result, base_path, new_path):
     for note in result["scope"]:
         out.write("**%s**\n\n" % note)
     if result["env"]:
-        out.write("## Environment differences\n\n| group | item | BASE | NEW |\n|---|---|---|---|\n")
+        out.write("## Environment differences\n\n"
+                  "| group | item | BASE | NEW |\n|---|---|---|---|\n")
         for group, item, b, n in result["env"]:
             out.write("| %s | %s | %s | %s |\n" % tuple(_md_cell(x) for x in (group, item, b, n)))
         out.write("\n")
@@ -458,7 +458,6 @@ CSV_COLUMNS = ("case", "metric", "unit", "base_median", "new_median", "ratio", "
 
 
 def write_csv(result, f):
-    from . import schema
     w = csv.writer(f, lineterminator="\n")
     w.writerow(CSV_COLUMNS + schema.CASE_COLUMNS)
     for r in result["rows"]:
@@ -498,7 +497,6 @@ GREY = "#bbbbbb"
 def short_labels(rows):
     """Case labels with only the parameters that tell a workload's compared cases apart (and
     its poller and variant): 'fanin/epoll/fds:100' rather than every column."""
-    from . import schema
     cols = schema.CASE_COLUMNS
     varying = {}
     for r in rows:

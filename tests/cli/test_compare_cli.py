@@ -79,7 +79,8 @@ class ForeignLoad:
 
     def __enter__(self):
         t = os.times()
-        self.t0, self.busy0, self.own0 = time.time(), self._busy(), t.children_user + t.children_system
+        self.t0, self.busy0 = time.time(), self._busy()
+        self.own0 = t.children_user + t.children_system
         return self
 
     def __exit__(self, *exc):
