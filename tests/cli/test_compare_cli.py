@@ -28,6 +28,7 @@ Exit status: 0 pass, 1 fail, 77 skip.
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,8 +138,11 @@ def attempts(one):
     disturbed_all = True
     for i in range(ATTEMPTS):
         tmp = tempfile.mkdtemp(prefix="muxbench-compare-")
-        with ForeignLoad() as load:
-            ok, why = one(tmp)
+        try:
+            with ForeignLoad() as load:
+                ok, why = one(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         print(f"attempt {i + 1}: {'pass' if ok else 'no'}; other processes used "
               f"{load.cpus:.2f} CPUs; {why}")
         if ok:
@@ -158,6 +162,13 @@ def attempts(one):
 
 def errors():
     tmp = tempfile.mkdtemp(prefix="muxbench-compare-")
+    try:
+        return errors_in(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def errors_in(tmp):
     base = os.path.join(tmp, "base.csv")
     p = muxbench(["run", "--workload", "fanin", "--poller", "epoll", "--quick",
                   "--repetitions", "5", "--set", "fds=1,10", "--out", base])
