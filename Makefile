@@ -3,6 +3,7 @@
 #   make bench POLLER=epoll [WORKLOAD=fanin] [QUICK=1]   build if needed, run, write results/*.csv
 #   make test                                            build if needed, run every test
 #   make report [CSV=results/x.csv]                      notebooks -> results/report/
+#   make compare BASE=a.csv NEW=b.csv [ARGS=...]         what changed between two runs
 #   make deps                                            install the system packages
 #   make fuzz [FUZZ_SECONDS=60]                          libFuzzer targets (clang, build-fuzz/)
 #                                                        and the CSV reader's hypothesis test
@@ -27,7 +28,10 @@ REPORT_DIR ?= results/report
 PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-check configure build test bench report clean fuzz reliability
+BASE       ?=
+NEW        ?=
+
+.PHONY: all deps deps-check configure build test bench report compare clean fuzz reliability
 
 all: build
 
@@ -64,6 +68,10 @@ fuzz:
 reliability: build
 	@tools/deps.sh fuzz-check || tools/deps.sh fuzz
 	PYTHON=$(PYTHON) tools/reliability.sh $(BUILD) $(FUZZ_SECONDS)
+
+compare: build
+	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=a.csv NEW=b.csv [ARGS='--threshold 5%']" >&2; exit 2; }
+	$(MUXBENCH) compare $(BASE) $(NEW) $(ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-fuzz

@@ -10,15 +10,15 @@ set -eu
 
 DEB_PACKAGES="cmake make gcc g++ pkg-config libbenchmark-dev liburing-dev libhwloc-dev \
 libevent-dev libev-dev libuv1-dev python3-pandas python3-matplotlib jupyter-nbconvert \
-python3-ipykernel"
+python3-ipykernel python3-scipy"
 FEDORA_PACKAGES="cmake make gcc gcc-c++ pkgconf-pkg-config google-benchmark-devel liburing-devel \
 hwloc-devel libevent-devel libev-devel libuv-devel python3-pandas python3-matplotlib \
-python3-nbconvert python3-ipykernel"
+python3-nbconvert python3-ipykernel python3-scipy"
 # clang's -fsanitize=fuzzer links libFuzzer from libclang-rt-14-dev (libfuzzer-14-dev, the
 # standalone library for other compilers, is not needed).
 FUZZ_DEB_PACKAGES="clang-14 libclang-rt-14-dev python3-hypothesis"
 BREW_PACKAGES="cmake pkg-config google-benchmark hwloc libevent libev libuv jupyterlab \
-(pip: pandas matplotlib nbconvert ipykernel)"
+(pip: pandas matplotlib nbconvert ipykernel scipy)"
 
 missing_debs() {
     for p in $DEB_PACKAGES; do
