@@ -90,14 +90,17 @@ def csv_problems(path, want_complete):
     if ("run_complete" in env) != want_complete:
         problems.append(f"{path}: run_complete row {'missing' if want_complete else 'present'}")
     # A measured case is whole: each of its metrics has all six statistics (and perhaps a p99),
-    # or is a p99 row alone.
+    # or is a p99 row alone; its repetitions' own rows (rep1 ... repN) run without a gap.
     stats = {}
     for r in records:
         if r["status"] == "ok":
             key = tuple(r[c] for c in CASE_COLUMNS) + (r["metric"],)
             stats.setdefault(key, set()).add(r["stat"])
+    rep_index = getattr(SCHEMA, "rep_index", lambda stat: None)
     for key, have in stats.items():
-        if have - {"p99"} not in (FULL_STATS, set()):
+        reps = sorted(i for i in map(rep_index, have) if i is not None)
+        named = {s for s in have if rep_index(s) is None}
+        if named - {"p99"} not in (FULL_STATS, set()) or reps != list(range(1, len(reps) + 1)):
             problems.append(f"{path}: case {key} has statistics {sorted(have)} only")
     return problems
 
