@@ -1,11 +1,17 @@
 /*
  * echo.c - many connections, each served by its own blocking thread or by its own coroutine
  * over one poller: requests/s, latency and the server's resident memory from 10 to 10,000
- * connections (DESIGN.md section 4; seed 002 sections 4 and 5: "threads vs async for many
+ * connections (docs/design.md; seed 002 sections 4 and 5: "threads vs async for many
  * connections", "1,000 threads = 8 GB", "async wins for high concurrency").
  *
  * One op is one request: the client sends a 64-byte message on one connection and waits for
  * the same 64 bytes to come back.
+ *
+ * This file is the workload: the case (setup, the timed window, clean-up) and the planner. The
+ * machinery is in workloads/support/: the client (echo_client.c, the load generator, callable
+ * in any process that holds a control channel), the server (echo_server.c, threads or
+ * coroutines), the control protocol between them (echo_proto.h), and the helper process the
+ * client runs in (helper_proc.c, shared with fanin).
  *
  *   client process (the load generator:             muxbench process (the server, measured)
  *   1 thread, epoll, `units` connections)
@@ -31,7 +37,7 @@
  *              flight fits the 1 KiB buffer, so one read drains the socket; a full buffer is
  *              read again before parking), sends the echo and parks again: the loop of a
  *              level-triggered event loop, with no read per request that returns EAGAIN. The
- *              scheduler's registration policy (cosched.h: per-wait on level backends, i.e. two
+ *              scheduler's registration policy (workloads/runtime/sched.h: per-wait on level backends, i.e. two
  *              epoll_ctl per park on epoll) is named in each row's note.
  *   Both run the same serve() loop with the same 1 KiB buffer on their stack.
  *
@@ -73,8 +79,9 @@
  *
  * Limits are data (methodology.md): before connecting, the case checks the fd limit (each side
  * needs units fds plus a few; the soft RLIMIT_NOFILE is raised to the hard one for the case and
- * restored), the memory available (MemAvailable and the cgroup's room, against a generous
- * per-connection estimate plus a 256 MiB reserve; re-checked every 512 threads or coroutines)
+ * restored), the memory available (units_memory_room()'s rule, shared with memory and spawn:
+ * MemAvailable or the cgroup's room, less a reserve of max(512 MiB, MemTotal / 10), against a
+ * generous per-connection estimate; re-checked every 512 threads or coroutines)
  * and, for threads, kernel.threads-max. Any of them, or EAGAIN from pthread_create or fork, or
  * EMFILE/EADDRNOTAVAIL while connecting, ends the case as a `limit` row (units_reached: how
  * many threads/coroutines/connections existed) and skips the rest of the sweep. units above
@@ -96,9 +103,9 @@
  *  a) The client connects in batches of at most 256 (and at most net.core.somaxconn) and waits
  *     for the server to accept each batch: a full tcp accept queue drops SYNs, which costs a
  *     1 s retransmission per connection.
- *  b) The client is a fork of muxbench: it closes every inherited fd but its control socket,
- *     keeps the signal mask (Ctrl-C goes to muxbench's signal thread) and leaves with _exit()
- *     so no atexit handler of the harness runs twice.
+ *  b) The client is a fork of muxbench (helper_proc.h): it closes every inherited fd but its
+ *     control socket, blocks every signal (Ctrl-C goes to muxbench's signal thread) and leaves
+ *     with _exit() so no atexit handler of the harness runs twice.
  *  c) send() with MSG_NOSIGNAL on both sides: a peer reset during clean-up is an error code,
  *     not a SIGPIPE.
  *  d) TCP_NODELAY on every tcp socket (small request/response messages and Nagle's algorithm).
@@ -115,15 +122,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "harness/exit_codes.h"
 #include "harness/placement.h"
+#include "harness/planner.h"
 #include "harness/sysinfo.h"
-#include "harness/workload.h"
-#include "workloads/cosched.h"
+#include "workloads/runtime/sched.h"
 #include "workloads/support/echo_client.h"
 #include "workloads/support/echo_proto.h"
 #include "workloads/support/echo_server.h"
 #include "workloads/support/helper_proc.h"
-#include "workloads/units.h"
+#include "workloads/support/units.h"
 
 #define ECHO_UNITS_MAX 1048576L
 #define ECHO_STACK_MIN ((size_t)16 * 1024)
@@ -133,7 +141,6 @@
  * sockets and their files, the touched stack and, for a thread, its kernel stack and task. */
 #define ECHO_EST_THREAD (96LL << 10)
 #define ECHO_EST_COROUTINE (48LL << 10)
-#define ECHO_EXIT_USAGE 2 /* a planner's "bad usage" status (workload.h) */
 
 static const char *const variant_names[] = {"thread", "coroutine", NULL};
 
@@ -521,7 +528,7 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
             snprintf(msg, len, "echo: units=%lld: connections go from 1 to %ld (each is an fd "
                      "on each side, and the kernel's default fs.nr_open caps a process at "
                      "%ld fds)", units[u], ECHO_UNITS_MAX, ECHO_UNITS_MAX);
-            return ECHO_EXIT_USAGE;
+            return MUX_EXIT_USAGE;
         }
     const int thread_here = poller == first_available(o);
     for (int v = 0; v < variants.count; v++) {
@@ -539,7 +546,7 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
                          "bytes: the serve loop keeps a %d-byte buffer on its stack; threads: "
                          "at least %ld here)", stacks.values[s], variants.values[v],
                          ECHO_STACK_MIN, ECHO_BUF_BYTES, sysconf(_SC_THREAD_STACK_MIN));
-                return ECHO_EXIT_USAGE;
+                return MUX_EXIT_USAGE;
             }
             for (int t = 0; t < transports.count; t++) {
                 proto.srv.tcp = strcmp(transports.values[t], "tcp") == 0;

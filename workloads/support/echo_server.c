@@ -16,9 +16,9 @@
 
 #include "harness/bench.h"
 #include "harness/sysinfo.h"
-#include "workloads/cosched.h"
+#include "workloads/runtime/sched.h"
 #include "workloads/support/echo_proto.h"
-#include "workloads/units.h"
+#include "workloads/support/units.h"
 
 static atomic_uint listener_seq;
 
