@@ -79,6 +79,17 @@ oom:
 
 static struct csv_out *g_csv;
 static atomic_int g_committed;
+static const struct run_config *g_run;
+
+/* Every workload's child processes killed and reaped (their interrupted() hooks, which are
+ * async-signal-safe): nothing the run started may outlive it, and no zombie is left for a PID 1
+ * that does not reap orphans. */
+static void kill_children(void)
+{
+    for (int w = 0; g_run && w < g_run->nworkloads; w++)
+        if (g_run->workloads[w]->interrupted)
+            g_run->workloads[w]->interrupted();
+}
 
 /* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
  * that finished are whole in the temporary file (one write per case), so they are kept under
@@ -88,6 +99,7 @@ static void on_crash(int sig)
 {
     static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
                               "file beside the output\n";
+    kill_children();
     if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
@@ -107,7 +119,6 @@ static void crash_handlers_install(void)
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);
 }
-static const struct run_config *g_run;
 static char g_json_partial[PATH_MAX];
 static volatile int g_cases_done;
 
@@ -121,10 +132,7 @@ static void *signal_thread(void *arg)
                 strsignal(sig), g_csv->path);
         _exit(MUX_EXIT_INTERRUPTED);
     }
-    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
-    for (int w = 0; g_run && w < g_run->nworkloads; w++)
-        if (g_run->workloads[w]->interrupted)
-            g_run->workloads[w]->interrupted();
+    kill_children(); /* first: nothing of the run may outlive it */
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
     shim_write_json(g_json_partial, 0);

@@ -440,6 +440,10 @@ static void echo_run_end(struct bench_case *c, struct bench_state *st)
 
 /* ---- the planner ---------------------------------------------------------------------------- */
 
+/* The client dies with the run, reaped (helper_proc.h): no zombie for a PID 1 that does not
+ * reap orphans. */
+static void echo_interrupted(void) { helper_kill_all(); }
+
 static const struct param_use params[] = {
     {.key = "variant", .defaults = "thread,coroutine", .choices = variant_names},
     {.key = "units", .defaults = "10,100,1000,10000", .quick = "10,100,1000"},
@@ -569,4 +573,5 @@ const struct workload echo_workload = {
     .params = params,
     .per_poller = 1,
     .plan = echo_plan,
+    .interrupted = echo_interrupted,
 };

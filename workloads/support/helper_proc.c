@@ -75,6 +75,11 @@ __attribute__((noreturn)) static void child_main(const char *name, int ctl, pid_
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    /* The parent's handlers (its crash handler renames the parent's CSV) are not the helper's:
+     * a fault in the helper kills only the helper. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) /* the parent died before PDEATHSIG was armed */
         _exit(1);

@@ -3,8 +3,9 @@
  * the control channel it talks to them over.
  *
  * A helper is forked from the thread that calls helper_start(). In the child, before the
- * helper's own code runs: every signal is blocked (only SIGKILL, the parent's death or the
- * channel closing end it; Ctrl-C is the parent's business), PR_SET_PDEATHSIG = SIGKILL is
+ * helper's own code runs: every signal is blocked and its handler reset (only SIGKILL, the
+ * parent's death or the channel closing end it; Ctrl-C is the parent's business; a fault kills
+ * the helper, never runs the parent's crash handler), PR_SET_PDEATHSIG = SIGKILL is
  * armed and then the parent is checked to be still the same (it may have died before the
  * prctl, and then no signal would ever come), the process is named, its end of the control
  * channel is moved to fd 3 and every other inherited fd (the CSV, the parent's sockets) is
