@@ -777,7 +777,7 @@ def evaluate_c9(ds):
 
 
 def _echo_peers(ds):
-    st = ds.stats("echo", "req_per_s")
+    st = schema.closed_loop(ds.stats("echo", "req_per_s"))
     if st.empty:
         return ""
     bits = []
