@@ -63,11 +63,11 @@ static void on_crash(int sig)
 {
     static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
                               "file beside the output\n";
+    signals_stop_children(); /* the workloads' hooks are async-signal-safe (workload.h) */
     if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
     }
-    reap_all_children(); /* a helper left behind would be killed by its PDEATHSIG, unreaped */
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -7,8 +7,9 @@
  *                            (kill and reap its children), renames the finished cases' rows to
  *                            <out>.partial.csv, writes the partial JSON, exits 130.
  *   SIGSEGV, SIGBUS, SIGILL, the crashing thread renames the temporary CSV to the partial name
- *   SIGFPE, SIGABRT          (async-signal-safe), kills and reaps every child process, then the
- *                            signal takes its default course. The handler runs on an alternate
+ *   SIGFPE, SIGABRT          (async-signal-safe), calls each workload's interrupted() hook and
+ *                            kills and reaps every child process left, then the signal takes
+ *                            its default course. The handler runs on an alternate
  *                            stack, so a stack overflow (a coroutine's guard page) reaches it.
  *   SIGPIPE                  ignored: a closed socket is an error return, not a death.
  */

@@ -51,7 +51,7 @@ import json, sys, time
 log, target, runs, crashes, seconds, held = sys.argv[1:]
 what = {"params": "--set values and suffixes (param_parse_set, param_check_value)",
         "placement": "placement names (placement_lookup, the placement parameter)",
-        "sysinfo": "/proc and /sys readers fed with odd files (cgroup limit, kB fields, "
+        "sysinfo": "/proc and /sys readers fed with odd files (kB fields, "
                    "loadavg, one-line values)"}[target]
 with open(log, "a") as f:
     f.write(json.dumps({"suite": "fuzz", "item": "libFuzzer: " + what, "trials": 1,
