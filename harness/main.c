@@ -5,6 +5,7 @@
  *   muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]
  *                [--set key=value[,value...]]... [--repetitions N] [--min-time S]
  *                [--list-cases] [-- Google Benchmark flags]
+ *   muxbench agent --listen ADDR:PORT                a load generator for runs elsewhere
  *   muxbench help
  *
  * Exit status (harness/exit_codes.h, docs/design.md): 0 done; 1 an internal failure (a case failed its own
@@ -23,6 +24,7 @@
 #include "pollers/poller.h"
 #include "harness/run.h"
 #include "harness/planner.h"
+#include "workloads/support/agent.h"
 
 static void print_run_options(void);
 
@@ -33,6 +35,7 @@ static void print_usage(FILE *to)
             "       muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]\n"
             "                    [--set key=value[,value...]]... [--repetitions N] [--min-time S]\n"
             "                    [--list-cases] [-- Google Benchmark flags]\n"
+            "       muxbench agent --listen ADDR:PORT   (a load generator; docs/agents.md)\n"
             "       muxbench help\n");
 }
 
@@ -469,6 +472,7 @@ static const struct command {
 } commands[] = {
     {"list", cmd_list_args},
     {"run", cmd_run},
+    {"agent", agent_command},
     {"help", cmd_help},
     {"--help", cmd_help},
     {"-h", cmd_help},

@@ -10,7 +10,8 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
+    "stack_bytes", "stack_alloc", "touch_bytes", "clients", "agents", "metric", "stat", "value",
+    "unit",
     "repetitions", "iterations", "status", "note",
 )
 
@@ -22,13 +23,14 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "value",
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "agents",
+                   "value",
                    "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes")
+                "touch_bytes", "clients", "agents")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
@@ -53,7 +55,9 @@ METRICS = {
     "spawn": {"create_ns": "ns", "create_first_use_ns": "ns", "spawn_per_s": "per_s",
               "units_reached": "count"},
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
-             "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count"},
+             "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count",
+             # with agents (docs/agents.md): each agent's client CPU time / its window
+             **{"agent%d_client_cpu_ratio" % i: "ratio" for i in range(1, 9)}},
     "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
 }
 
@@ -61,7 +65,8 @@ WORKLOADS = tuple(METRICS) + ("env",)
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 
-# Environment items (docs/csv.md, "Environment rows"); vuln.<name> is open-ended.
+# Environment items (docs/csv.md, "Environment rows"); vuln.<name> and agent<N>.<field> (the
+# agents of a run, docs/agents.md) are open-ended.
 ENV_ITEMS = (
     "kernel", "cpu_model", "cpus_online", "cores", "smt", "governor", "turbo", "rlimit_nofile",
     "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
