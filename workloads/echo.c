@@ -634,12 +634,9 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
     int nunits = run_numbers(o, w, "units", units, PARAM_MAX_VALUES);
     int nagents = run_numbers(o, w, "agents", agents, PARAM_MAX_VALUES);
     run_values(o, w, "clients", &clients);
-    struct echo_agents_spec remote;
-    int st = echo_agents_plan(&clients, &remote, msg, len);
-    if (st)
-        return st;
+    const int named = clients.count != 1 || strcmp(clients.values[0], "local") != 0;
     for (int t = 0; t < transports.count; t++) {
-        if (remote.n && strcmp(transports.values[t], "tcp") != 0) {
+        if (named && strcmp(transports.values[t], "tcp") != 0) {
             snprintf(msg, len, "echo: clients= (agents) needs transport=tcp; transport=veth "
                      "starts its own agents (--set agents=N)");
             return MUX_EXIT_USAGE;
@@ -649,6 +646,10 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
             for (int a = 0; a < nagents; a++)
                 echo_agents_plan_veth((int)agents[a]);
     }
+    struct echo_agents_spec remote; /* checked and greeted once the options are known good */
+    int st = echo_agents_plan(&clients, &remote, msg, len);
+    if (st)
+        return st;
     for (int u = 0; u < nunits; u++)
         if (units[u] < 1 || units[u] > ECHO_UNITS_MAX) {
             snprintf(msg, len, "echo: units=%lld: connections go from 1 to %ld (each is an fd "

@@ -27,6 +27,7 @@ static const char *const ip_paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"
 /* The pair made by this process, for netns_remove_current() (a signal handler reads it). */
 static char current_server[80], current_client[80];
 static atomic_int current_made;
+static atomic_int ip_running; /* the pid of an `ip` making the pair, for an interruption */
 
 static const char *ip_path(void)
 {
@@ -72,6 +73,8 @@ static int run_ip(char *const argv[], char *why, size_t len)
         _exit(127);
     }
     close(pipefd[1]);
+    if (pid > 0)
+        atomic_store(&ip_running, (int)pid);
     if (pid < 0) {
         close(pipefd[0]);
         snprintf(why, len, "fork (ip): %s", strerror(errno));
@@ -91,9 +94,10 @@ static int run_ip(char *const argv[], char *why, size_t len)
     out[strcspn(out, "\n")] = '\0';
     close(pipefd[0]);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int mine = atomic_exchange(&ip_running, 0) == (int)pid; /* else an interruption reaped it */
+    while (mine && waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    if (mine && WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     size_t used = (size_t)snprintf(why, len, "ip");
     for (int i = 1; argv[i] && used < len; i++)
@@ -189,6 +193,13 @@ void netns_pair_remove(struct netns_pair *p)
 
 void netns_remove_current(void)
 {
+    /* An `ip` still making a name would make it after the removal: it goes first. */
+    pid_t ip = (pid_t)atomic_exchange(&ip_running, 0);
+    if (ip > 0) {
+        kill(ip, SIGKILL);
+        while (waitpid(ip, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     if (atomic_exchange(&current_made, 0)) {
         remove_name(current_server);
         remove_name(current_client);
