@@ -23,7 +23,8 @@
  *        |                                              the fd, its coroutine is resumed, read()
  *   read() <───────────────────────────────────────   send() of the same 64 bytes
  *   t1 = clock_gettime(MONOTONIC); latency = t1 - t0; the 64 bytes are compared with those sent
- *   next request on this connection at once: a closed loop, one request in flight per connection
+ *   loop=closed: the next request on this connection at once, one in flight per connection
+ *   loop=open:   the next request when it is due at `rate` (t0 = the time it was due, below)
  *
  * Variants (the CSV's `variant`):
  *   thread     one thread per connection (pthread, `stack_bytes` stacks: by default the C
@@ -37,21 +38,46 @@
  *              flight fits the 1 KiB buffer, so one read drains the socket; a full buffer is
  *              read again before parking), sends the echo and parks again: the loop of a
  *              level-triggered event loop, with no read per request that returns EAGAIN. The
- *              scheduler's registration policy (workloads/runtime/sched.h: per-wait on level backends, i.e. two
- *              epoll_ctl per park on epoll) is named in each row's note.
+ *              scheduler's registration policy is the `reg` column (workloads/runtime/sched.h):
+ *              reg=auto is `keep` on level backends (select, poll, epoll, the level peers:
+ *              registered once and kept while the coroutine answers, 0 epoll_ctl per request,
+ *              what a level event loop does) and the scheduler's own choice on edge- or
+ *              oneshot-forced ones (edge: 0 calls, oneshot: 1 mod per request). reg=per-wait
+ *              is the old default (an add and a del per request: two epoll_ctl on epoll),
+ *              kept as a choice to show what it costs; a policy a backend cannot do is a
+ *              skipped row.
  *   Both run the same serve() loop with the same 1 KiB buffer on their stack.
  *
- * One repetition: every connection makes exactly `rounds` requests back to back; the window is
- * from the client's first send to its last completed echo (the client's clock; both processes
- * read the same CLOCK_MONOTONIC). rounds is chosen once per case, after an untimed warm-up of
- * 2 rounds, so that a window lasts about 0.25 s (0.05 s with --quick) and at least 5 rounds (3)
- * with at most 1,000,000 requests: the `iterations` column is units x rounds, the requests of
- * one repetition. Connections, threads and coroutines persist across repetitions (setup).
+ * Load (the CSV's `loop` and `rate`; the client is workloads/support/echo_client.c):
+ *   closed  each connection sends its next request when the echo of the last one arrives. A
+ *           stalled server stops the requests that would have waited (coordinated omission),
+ *           so the latency figures understate queueing; the throughput is the server's
+ *           capacity with `units` requests in flight.
+ *   open    requests are due at a set rate over all connections (request j at start + j / rate,
+ *           on connection j % units), sent when due, or at the connection's previous echo if that
+ *           is later (one in flight per connection); each latency is taken from the time the
+ *           request was due, as wrk2 does, so a stall counts in every request due during it.
+ *           rate=auto (the default) is half the closed-loop rate of the case's warm-up, written
+ *           in the row's `rate`; a rate above the server's capacity shows as a throughput below
+ *           `rate` and latencies that grow with the window.
+ *   Both trim the first request of every connection (ECHO_TRIM_ROUNDS): in a closed loop the
+ *   first round is a burst of `units` simultaneous sends. Trimmed requests are made but not in
+ *   the latency samples, and the window starts at the first measured request.
+ *
+ * One repetition: every connection makes exactly 1 + `rounds` requests (the first trimmed); the
+ * window is from the first measured request (its send, closed loop; its due time, open loop) to
+ * the last completed echo (the client's clock; both processes read the same CLOCK_MONOTONIC).
+ * rounds is chosen once per case, after an untimed closed-loop warm-up of 2 rounds, so that a
+ * window lasts about 0.25 s (0.05 s with --quick) at the warm-up's rate (closed) or at `rate`
+ * (open), and at least 5 rounds (3) with at most 1,000,000 requests: the `iterations` column is
+ * units x rounds, the measured requests of one repetition. Connections, threads and coroutines
+ * persist across repetitions (setup).
  *
  * Metrics (one value per repetition, then the usual statistics over repetitions):
- *   req_per_s         requests completed / window (all units x rounds must complete, each echo
- *                     byte-identical to its request, or the case is an error)
- *   p50_us, p99_us    percentiles of the window's per-request latencies, computed in the client
+ *   req_per_s         echoes completed within the window / window (all units x (1 + rounds)
+ *                     must complete, each echo byte-identical to its request, or the case is an
+ *                     error)
+ *   p50_us, p99_us    percentiles of the measured requests' latencies, computed in the client
  *   rss_bytes         Rss of the muxbench process from /proc/self/smaps_rollup, read right after
  *                     the window with every connection open and every thread or coroutine
  *                     alive: the server's threads or coroutines and their stacks, the
@@ -138,6 +164,8 @@
 #define ECHO_STACK_MIN ((size_t)16 * 1024)
 #define ECHO_REQUESTS_MAX 1000000 /* per window */
 #define ECHO_CLIENT_GRACE_MS 5000 /* for the client's orderly exit before SIGKILL */
+#define ECHO_TRIM_ROUNDS 1        /* requests per connection before the measured ones */
+#define ECHO_RATE_MAX 100000000   /* the `rate` parameter's ceiling (params.def) */
 /* Generous estimates of what one connection costs, for the memory check before a step: both
  * sockets and their files, the touched stack and, for a thread, its kernel stack and task. */
 #define ECHO_EST_THREAD (96LL << 10)
@@ -151,6 +179,8 @@ struct echo {
     /* what the planner chose (srv's configuration too) */
     struct echo_server srv;
     int quick;
+    int open;      /* loop=open: requests at `rate`, latency from each one's due time */
+    uint64_t rate; /* open loop, per second; 0: auto (half the warm-up's closed-loop rate) */
     char group[192];
 
     /* the case, from setup to teardown */
@@ -206,15 +236,17 @@ static void echo_cleanup(struct echo *e)
 
 static int check_window(struct echo *e, uint64_t rounds, char *msg, size_t len);
 
-/* The client's window of `rounds` requests per connection; 0, or -1 with msg. */
-static int run_window(struct echo *e, uint64_t rounds, char *msg, size_t len)
+/* The client's window of `rounds` measured requests per connection after `trim` more, at
+ * `rate` per second (0: closed loop); 0, or -1 with msg. */
+static int run_window(struct echo *e, uint64_t rounds, uint32_t trim, uint64_t rate, char *msg,
+                      size_t len)
 {
+    struct echo_ctl m = {.op = ECHO_CTL_RUN, .count = rounds, .trim = trim, .rate_per_s = rate};
     if (e->ag.spec.n) {
-        if (echo_agents_window(&e->ag, rounds, &e->res, msg, len) < 0)
+        if (echo_agents_window(&e->ag, &m, &e->res, msg, len) < 0)
             return -1;
         return check_window(e, rounds, msg, len);
     }
-    struct echo_ctl m = {.op = ECHO_CTL_RUN, .count = rounds};
     int rc = helper_send(e->client.ctl, &m, sizeof m);
     if (rc == 0)
         rc = helper_recv(e->client.ctl, &e->res, sizeof e->res, ECHO_CTL_TIMEOUT_MS);
@@ -234,7 +266,7 @@ static int run_window(struct echo *e, uint64_t rounds, char *msg, size_t len)
     return check_window(e, rounds, msg, len);
 }
 
-/* The checks of a window's combined result: the server's serve loops, every request done,
+/* The checks of a window's (combined) result: the server's serve loops, every request done,
  * every echo equal to its request. 0, or -1 with msg. */
 static int check_window(struct echo *e, uint64_t rounds, char *msg, size_t len)
 {
@@ -374,6 +406,9 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
     if (placement_resolve((enum placement_id)pl, &e->pl, why, sizeof why) != 0)
         return fail_setup(c, BENCH_SKIP, 0, msg, len, "placement %s: %s",
                           c->id.v[COL_PLACEMENT], why);
+    if (s->variant == ECHO_COROUTINE && cosched_reg_resolve(s->ops, s->reg) < 0)
+        return fail_setup(c, BENCH_SKIP, 0, msg, len, "%s cannot do the %s registration policy",
+                          s->ops->name, cosched_reg_name(s->reg));
     int rc = check_limits(c, msg, len);
     if (rc != BENCH_OK)
         return rc;
@@ -389,14 +424,12 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
     const int batch = somaxconn < ECHO_BATCH_MAX ? (int)(somaxconn > 0 ? somaxconn : 1)
                                                  : ECHO_BATCH_MAX;
     if (e->ag.spec.n) { /* agents: the server listens where they reach it */
-        rc = echo_agents_open(&e->ag, s, batch, why, sizeof why);
         e->ccfg.batch = batch;
+        rc = echo_agents_open(&e->ag, s, batch, why, sizeof why);
         if (rc != BENCH_OK)
             return fail_setup(c, rc, 0, msg, len, "%s", why);
         rc = accept_all(c, msg, len);
-        if (rc != BENCH_OK)
-            return rc;
-        return start_and_size(c, msg, len);
+        return rc != BENCH_OK ? rc : start_and_size(c, msg, len);
     }
     rc = echo_server_listen(s);
     if (rc < 0)
@@ -420,9 +453,7 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
                           0, msg, len, "the client process: %s", hmsg);
 
     rc = accept_all(c, msg, len);
-    if (rc != BENCH_OK)
-        return rc;
-    return start_and_size(c, msg, len);
+    return rc != BENCH_OK ? rc : start_and_size(c, msg, len);
 }
 
 /* With every connection accepted: starts the server, warms up, sizes the window, writes the
@@ -439,9 +470,16 @@ static int start_and_size(struct bench_case *c, char *msg, size_t len)
 
     /* Warm-up (untimed): 2 rounds fault in every stack and registration and size the window. */
     char why2[256];
-    if (run_window(e, 2, why2, sizeof why2) < 0)
+    if (run_window(e, 2, 0, 0, why2, sizeof why2) < 0)
         return fail_setup(c, BENCH_ERROR, (double)s->units, msg, len, "warm-up: %s", why2);
     double rate = 2.0 * (double)s->units / ((double)e->res.window_ns / 1e9);
+    if (e->open) {
+        if (!e->rate) { /* auto: half what the closed loop did, below saturation */
+            e->rate = (uint64_t)(rate / 2) > 0 ? (uint64_t)(rate / 2) : 1;
+            param_row_setn(&c->id, COL_RATE, (long long)e->rate);
+        }
+        rate = (double)e->rate;
+    }
     uint64_t rounds = (uint64_t)ceil((e->quick ? 0.05 : 0.25) * rate / (double)s->units);
     uint64_t lo = e->quick ? 3 : 5, hi = (uint64_t)(ECHO_REQUESTS_MAX / s->units);
     if (rounds < lo)
@@ -453,11 +491,11 @@ static int start_and_size(struct bench_case *c, char *msg, size_t len)
     c->batch = (uint64_t)c->iterations;
 
     char where[96];
-    if (e->ag.spec.n) {
+    if (e->ag.spec.n)
         snprintf(where, sizeof where, "server %s; clients on %d %sagent%s (histogram latencies)",
                  e->bound ? "on its cpu (verified)" : "unpinned", e->ag.spec.n,
                  e->ag.spec.veth ? "veth " : "", e->ag.spec.n == 1 ? "" : "s");
-    } else if (e->bound)
+    else if (e->bound)
         snprintf(where, sizeof where, "server on cpu %d, client on cpu %d (verified)",
                  e->server_cpu, e->client_cpu);
     else
@@ -465,10 +503,18 @@ static int start_and_size(struct bench_case *c, char *msg, size_t len)
     char how[64] = "";
     if (s->variant == ECHO_COROUTINE)
         snprintf(how, sizeof how, "; cosched %s, %s", s->policy, s->switch_name);
+    char loop[48] = "closed loop";
+    if (e->open)
+        snprintf(loop, sizeof loop, "open loop at %llu/s", (unsigned long long)e->rate);
+    /* A note longer than the row's note is cut (the columns carry the same facts). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
     snprintf(c->note, sizeof c->note,
-             "%s%s; %d-byte messages; %lu rounds; muxbench RSS before the connections %ld KiB, "
-             "virtual size with them %lld MiB", where, how, ECHO_MSG_BYTES,
-             (unsigned long)rounds, e->rss_base >> 10, sys_vsz_bytes() >> 20);
+             "%s%s; %s; %d-byte messages; %lu rounds (+%d trimmed); muxbench RSS before the "
+             "connections %ld KiB, virtual size with them %lld MiB", where, how, loop,
+             ECHO_MSG_BYTES, (unsigned long)rounds, ECHO_TRIM_ROUNDS, e->rss_base >> 10,
+             sys_vsz_bytes() >> 20);
+#pragma GCC diagnostic pop
     return BENCH_OK;
 }
 
@@ -485,7 +531,7 @@ static double echo_body(struct bench_case *c, struct bench_state *st, uint64_t i
     struct rusage ru0, ru1;
     char msg[256];
     getrusage(RUSAGE_SELF, &ru0);
-    int rc = run_window(e, e->rounds, msg, sizeof msg);
+    int rc = run_window(e, e->rounds, ECHO_TRIM_ROUNDS, e->open ? e->rate : 0, msg, sizeof msg);
     getrusage(RUSAGE_SELF, &ru1);
     if (rc < 0) {
         bench_fail(st, "%s", msg);
@@ -501,7 +547,7 @@ static void echo_run_end(struct bench_case *c, struct bench_state *st)
     const struct echo_ctl *r = &e->res;
     double window_s = (double)r->window_ns / 1e9;
     /* With agents: the sum of each agent's requests / its own window (echo_remote.h). */
-    bench_counter(st, "req_per_s", e->ag.spec.n ? e->ag.rate : (double)r->count / window_s,
+    bench_counter(st, "req_per_s", e->ag.spec.n ? e->ag.rate : (double)r->measured / window_s,
                   "per_s");
     bench_counter(st, "p50_us", (double)r->p50_ns / 1e3, "us");
     bench_counter(st, "p99_us", (double)r->p99_ns / 1e3, "us");
@@ -535,6 +581,9 @@ static const struct param_use params[] = {
     {.key = "transport", .defaults = "tcp"},
     {.key = "placement", .defaults = "same-l3"},
     {.key = "stack_bytes", .defaults = "auto"},
+    {.key = "reg", .defaults = "auto"},
+    {.key = "loop", .defaults = "closed"},
+    {.key = "rate", .defaults = "auto"},
     {.key = "clients", .defaults = "local"},
     {.key = "agents", .defaults = "1"},
     {0},
@@ -570,6 +619,9 @@ static int add_sweep(struct plan *plan, const struct workload *w, const struct e
                      const char *transport, const char *placement, const long long *units,
                      int nunits)
 {
+    char rate[24] = "";
+    if (proto->open && proto->rate)
+        snprintf(rate, sizeof rate, "%llu", (unsigned long long)proto->rate);
     /* clients: "local", or the agents ("a+b", or "n agents" when that does not fit) */
     char clients[PARAM_VALUE_MAX] = "local", agents[16] = "";
     const struct echo_agents_spec *sp = &proto->ag.spec;
@@ -602,14 +654,19 @@ static int add_sweep(struct plan *plan, const struct workload *w, const struct e
         param_row_set(&c->id, COL_PLACEMENT, placement);
         param_row_setn(&c->id, COL_UNITS, units[u]);
         param_row_setn(&c->id, COL_STACK_BYTES, (long long)e->srv.stack_bytes);
-        param_row_set(&c->id, COL_CLIENTS, clients);
-        param_row_set(&c->id, COL_AGENTS, agents);
         param_row_set(&c->id, COL_STACK_ALLOC, e->srv.variant == ECHO_THREAD
                                                    ? "pthread"
                                                    : coro_stack_kind_name(CORO_STACK_GUARD));
-        snprintf(e->group, sizeof e->group, "echo/%s/%s/%s/%s/%zu/%s/%s",
-                 poller ? poller->name : "-", variant_names[e->srv.variant], transport,
-                 placement, e->srv.stack_bytes, clients, agents);
+        param_row_set(&c->id, COL_REG,
+                      e->srv.variant == ECHO_THREAD ? "" : cosched_reg_name(e->srv.reg));
+        param_row_set(&c->id, COL_LOOP, e->open ? "open" : "closed");
+        param_row_set(&c->id, COL_RATE, rate); /* auto: the rate chosen, set by the setup */
+        param_row_set(&c->id, COL_CLIENTS, clients);
+        param_row_set(&c->id, COL_AGENTS, agents);
+        snprintf(e->group, sizeof e->group, "echo/%s/%s/%s/%s/%zu/%s/%s/%s/%s/%s",
+                 poller ? poller->name : "-", variant_names[e->srv.variant], transport, placement,
+                 e->srv.stack_bytes, cosched_reg_name(e->srv.reg), e->open ? "open" : "closed",
+                 proto->open ? (proto->rate ? rate : "auto") : "-", clients, agents);
         c->group = e->group;
         c->headline = "req_per_s";
         c->timing = BENCH_TIME_MANUAL;
@@ -622,11 +679,70 @@ static int add_sweep(struct plan *plan, const struct workload *w, const struct e
     return 0;
 }
 
+/* The registration policy a coroutine server runs for the user's value: `auto` is keep on a
+ * level backend (what a level-triggered event loop does, 0 registration calls per request) and
+ * the scheduler's own choice elsewhere (edge, oneshot). */
+static enum cosched_reg reg_for(const struct poller_ops *ops, const char *value)
+{
+    for (int r = COSCHED_REG_PER_WAIT; r <= COSCHED_REG_KEEP; r++)
+        if (strcmp(value, cosched_reg_name((enum cosched_reg)r)) == 0)
+            return (enum cosched_reg)r;
+    int automatic = ops ? cosched_reg_resolve(ops, COSCHED_REG_AUTO) : COSCHED_REG_PER_WAIT;
+    return automatic == COSCHED_REG_PER_WAIT ? COSCHED_REG_KEEP : (enum cosched_reg)automatic;
+}
+
+/* The sweeps of one configuration for every registration policy (coroutines), loop and rate
+ * (open loop). 0, or an exit status with msg. */
+static int plan_loads(struct plan *plan, const struct run_opts *o, const struct workload *w,
+                      struct echo *proto, const struct param_set *regs,
+                      const struct param_set *loops, const struct param_set *rates,
+                      const char *transport, const char *placement, const long long *units,
+                      int nunits, char *msg, size_t len)
+{
+    long long rate_values[PARAM_MAX_VALUES];
+    int nrates = 0, rate_auto = 0;
+    for (int r = 0; r < rates->count; r++) {
+        if (strcmp(rates->values[r], "auto") == 0) {
+            rate_auto = 1;
+            continue;
+        }
+        rate_values[nrates] = param_number(rates->values[r]);
+        if (rate_values[nrates] < 1 || rate_values[nrates] > ECHO_RATE_MAX) {
+            snprintf(msg, len, "echo: rate=%s: requests per second from 1 to %d, or auto",
+                     rates->values[r], ECHO_RATE_MAX);
+            return MUX_EXIT_USAGE;
+        }
+        nrates++;
+    }
+    (void)o;
+    const int nregs = proto->srv.variant == ECHO_THREAD ? 1 : regs->count;
+    for (int g = 0; g < nregs; g++) {
+        proto->srv.reg = proto->srv.variant == ECHO_THREAD
+                             ? COSCHED_REG_AUTO
+                             : reg_for(proto->srv.ops, regs->values[g]);
+        for (int l = 0; l < loops->count; l++) {
+            proto->open = strcmp(loops->values[l], "open") == 0;
+            int n = proto->open ? nrates + rate_auto : 1;
+            for (int r = 0; r < n; r++) {
+                proto->rate = proto->open && r < nrates ? (uint64_t)rate_values[r] : 0;
+                if (add_sweep(plan, w, proto, transport, placement, units, nunits)) {
+                    snprintf(msg, len, "out of memory");
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 static int echo_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                      const struct poller_ops *poller, char *msg, size_t len)
 {
-    struct param_set variants, transports, placements, stacks, clients;
+    struct param_set variants, transports, placements, stacks, regs, loops, rates, clients;
     long long units[PARAM_MAX_VALUES], agents[PARAM_MAX_VALUES];
+    run_values(o, w, "reg", &regs);
+    run_values(o, w, "loop", &loops);
+    run_values(o, w, "rate", &rates);
     run_values(o, w, "variant", &variants);
     run_values(o, w, "transport", &transports);
     run_values(o, w, "placement", &placements);
@@ -646,10 +762,6 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
             for (int a = 0; a < nagents; a++)
                 echo_agents_plan_veth((int)agents[a]);
     }
-    struct echo_agents_spec remote; /* checked and greeted once the options are known good */
-    int st = echo_agents_plan(&clients, &remote, msg, len);
-    if (st)
-        return st;
     for (int u = 0; u < nunits; u++)
         if (units[u] < 1 || units[u] > ECHO_UNITS_MAX) {
             snprintf(msg, len, "echo: units=%lld: connections go from 1 to %ld (each is an fd "
@@ -657,6 +769,10 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
                      "%ld fds)", units[u], ECHO_UNITS_MAX, ECHO_UNITS_MAX);
             return MUX_EXIT_USAGE;
         }
+    struct echo_agents_spec remote; /* checked and greeted once the options are known good */
+    int st = echo_agents_plan(&clients, &remote, msg, len);
+    if (st)
+        return st;
     const int thread_here = poller == first_available(o);
     for (int v = 0; v < variants.count; v++) {
         struct echo proto = {.srv = {.variant = strcmp(variants.values[v], "thread") == 0
@@ -683,12 +799,13 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
                     proto.ag.spec = remote;
                     if (veth)
                         proto.ag.spec = (struct echo_agents_spec){.veth = 1, .n = (int)agents[a]};
-                    for (int p = 0; p < placements.count; p++)
-                        if (add_sweep(plan, w, &proto, transports.values[t],
-                                      placements.values[p], units, nunits)) {
-                            snprintf(msg, len, "out of memory");
-                            return 1;
-                        }
+                    for (int p = 0; p < placements.count; p++) {
+                        int rc = plan_loads(plan, o, w, &proto, &regs, &loops, &rates,
+                                            transports.values[t], placements.values[p], units,
+                                            nunits, msg, len);
+                        if (rc)
+                            return rc;
+                    }
                 }
             }
         }

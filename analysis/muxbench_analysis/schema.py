@@ -10,9 +10,8 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "clients", "agents", "metric", "stat", "value",
-    "unit",
-    "repetitions", "iterations", "status", "note",
+    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
+    "metric", "stat", "value", "unit", "repetitions", "iterations", "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -23,14 +22,13 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "agents",
-                   "value",
-                   "repetitions", "iterations")
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
+                   "agents", "value", "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "clients", "agents")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
@@ -62,6 +60,15 @@ METRICS = {
 }
 
 WORKLOADS = tuple(METRICS) + ("env",)
+
+
+def closed_loop(st):
+    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
+    the comparison the claims and the echo plot make. Open-loop rows answer another question
+    (latency at a set rate) and are shown on their own."""
+    if "loop" not in st.columns:
+        return st
+    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 

@@ -1,12 +1,9 @@
 /*
- * test_helper_proc.c - the helper processes workloads fork (workloads/support/helper_proc.h),
- * and echo's client and server run without a fork (workloads/support/echo_client.h, as a remote
- * agent would run the client).
+ * test_helper_proc.c - the helper processes workloads fork (workloads/support/helper_proc.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/bench.h"
 #include "tests/util/testutil.h"
-#include "workloads/support/echo_client.h"
-#include "workloads/support/echo_proto.h"
-#include "workloads/support/echo_server.h"
 #include "workloads/support/helper_proc.h"
 
 static int no_children(void) { return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD; }
@@ -226,68 +219,6 @@ static void t_channel_errors(void)
     close(sv[0]);
 }
 
-/* echo's client in a thread of this process, the server here too: the client needs no fork. */
-struct client_run {
-    struct echo_client_cfg cfg;
-    int ctl;
-    int rc;
-};
-
-static void *client_thread(void *arg)
-{
-    struct client_run *r = arg;
-    r->rc = echo_client_main(r->ctl, &r->cfg);
-    return NULL;
-}
-
-static void t_client_runs_without_fork(void)
-{
-    int fds0 = t_count_fds(), threads0 = t_count_threads();
-    struct echo_server s = {.variant = ECHO_THREAD, .tcp = 0, .units = 5,
-                            .stack_bytes = 64 * 1024};
-    echo_server_init(&s);
-    CHECK_EQ(echo_server_listen(&s), 0);
-    int sv[2];
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-    struct client_run r = {.cfg = {.addr = s.addr, .addrlen = s.addrlen, .units = s.units,
-                                   .batch = 2},
-                           .ctl = sv[1]};
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, client_thread, &r), 0);
-    struct echo_ctl m;
-    char msg[256];
-    while (s.nconns < s.units) {
-        CHECK_EQ(helper_recv(sv[0], &m, sizeof m, 10000), 0);
-        CHECK_EQ(m.op, ECHO_CTL_CONNECTED);
-        CHECK(m.count <= 2);
-        CHECK_EQ(echo_server_accept(&s, (long)m.count, msg, sizeof msg), BENCH_OK);
-        m.op = ECHO_CTL_ACK;
-        CHECK_EQ(helper_send(sv[0], &m, sizeof m), 0);
-    }
-    CHECK_EQ(helper_recv(sv[0], &m, sizeof m, 10000), 0);
-    CHECK_EQ(m.op, ECHO_CTL_READY);
-    long reached = 0;
-    CHECK_EQ(echo_server_start(&s, &reached, msg, sizeof msg), BENCH_OK);
-    memset(&m, 0, sizeof m);
-    m.op = ECHO_CTL_RUN;
-    m.count = 3;
-    CHECK_EQ(helper_send(sv[0], &m, sizeof m), 0);
-    CHECK_EQ(helper_recv(sv[0], &m, sizeof m, 10000), 0);
-    CHECK_EQ(m.op, ECHO_CTL_RESULT);
-    CHECK_EQ(m.err, 0);
-    CHECK_EQ(m.count, 15); /* 5 connections x 3 requests */
-    CHECK_EQ(m.mismatches, 0);
-    CHECK(m.window_ns > 0 && m.p50_ns > 0 && m.p99_ns >= m.p50_ns);
-    CHECK_EQ(echo_server_check(&s, msg, sizeof msg), 0);
-    close(sv[0]); /* the client closes its connections and returns */
-    CHECK_EQ(pthread_join(t, NULL), 0);
-    CHECK_EQ(r.rc, 0);
-    close(sv[1]);
-    echo_server_stop(&s);
-    CHECK_EQ(t_count_fds(), fds0);
-    CHECK_EQ(t_count_threads(), threads0);
-}
-
 static const struct t_test tests[] = {
     {"start_stop_reaps", t_start_stop_reaps},
     {"stop_kills_a_stuck_helper", t_stop_kills_a_stuck_helper},
@@ -296,7 +227,6 @@ static const struct t_test tests[] = {
     {"helper_dies_with_its_parent", t_helper_dies_with_its_parent},
     {"kill_all_reaps_and_refuses", t_kill_all_reaps_and_refuses},
     {"channel_errors", t_channel_errors},
-    {"client_runs_without_fork", t_client_runs_without_fork},
 };
 
 int main(int argc, char **argv)

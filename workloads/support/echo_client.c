@@ -18,10 +18,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -33,19 +35,37 @@
 struct cconn {
     int fd;
     uint32_t seq, got;
-    uint64_t done;
-    int64_t t0;
+    uint64_t sent, done; /* requests of this window sent, and echoed */
+    uint64_t due;        /* open loop: requests whose intended send time has come */
+    int64_t t0;          /* what the request in flight's latency is taken from */
     unsigned char sbuf[ECHO_MSG_BYTES], rbuf[ECHO_MSG_BYTES];
 };
 
 struct client {
     const struct echo_client_cfg *cfg;
-    int ctl, ep;
+    int ctl, ep, timer;
     struct cconn *c;
     long n, made; /* connections, and how many are open */
     double *samples;
     size_t cap;
 };
+
+/* One window's schedule. Closed loop (rate 0): every connection sends at the start, then at each
+ * echo. Open loop: request j of the window (connection j % n, its (j / n)-th) is due at
+ * start + j / rate, and is sent then, or at its connection's previous echo if that comes later
+ * (one request in flight per connection); its latency runs from the time it was due. */
+struct window {
+    uint64_t rounds, trim; /* per connection: all requests, and the first ones not measured */
+    uint64_t rate;         /* per second over all connections; 0: closed loop */
+    int64_t start;
+    uint64_t next;         /* open loop: the next request to come due */
+    uint64_t total;        /* n * rounds */
+};
+
+static int64_t due_ns(const struct window *w, uint64_t j)
+{
+    return w->start + (int64_t)((double)j * 1e9 / (double)w->rate);
+}
 
 /* Message `seq` of connection i: its index and number, then a pattern of both. */
 static void fill_msg(unsigned char *m, uint32_t i, uint32_t seq)
@@ -56,12 +76,14 @@ static void fill_msg(unsigned char *m, uint32_t i, uint32_t seq)
         m[k] = (unsigned char)(i * 7u + seq * 13u + (unsigned)k);
 }
 
-static int client_send(struct client *cl, long i)
+static int client_send(struct client *cl, const struct window *w, long i)
 {
     struct cconn *cc = &cl->c[i];
     fill_msg(cc->sbuf, (uint32_t)i, cc->seq);
     cc->got = 0;
-    cc->t0 = bench_now_ns();
+    int64_t now = bench_now_ns();
+    cc->t0 = w->rate ? due_ns(w, cc->sent * (uint64_t)cl->n + (uint64_t)i) : now;
+    cc->sent++;
     ssize_t n = send(cc->fd, cc->sbuf, ECHO_MSG_BYTES, MSG_NOSIGNAL);
     if (n == ECHO_MSG_BYTES)
         return 0;
@@ -81,12 +103,45 @@ static int client_fail(struct echo_ctl *res, int err, const char *fmt, ...)
     return -1;
 }
 
-/* One window: every connection makes `rounds` requests. Fills res; -1 on failure. */
-static int client_window(struct client *cl, uint64_t rounds, struct echo_ctl *res)
+/* Open loop: marks the requests whose time has come as due and sends those whose connection
+ * is idle; arms the timer for the next one. 0 or -errno with the connection in *which. */
+static int release_due(struct client *cl, struct window *w, long *which)
 {
+    int64_t now = bench_now_ns();
+    while (w->next < w->total && due_ns(w, w->next) <= now) {
+        long i = (long)(w->next % (uint64_t)cl->n);
+        struct cconn *cc = &cl->c[i];
+        cc->due++;
+        w->next++;
+        if (cc->sent == cc->done) {
+            int rc = client_send(cl, w, i);
+            if (rc < 0) {
+                *which = i;
+                return rc;
+            }
+        }
+    }
+    if (w->next < w->total) {
+        int64_t at = due_ns(w, w->next);
+        struct itimerspec its = {.it_value = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000}};
+        if (timerfd_settime(cl->timer, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+            *which = -1;
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+/* One window as RUN asked (count measured rounds per connection after `trim` more, at `rate`
+ * or closed-loop). Fills res; -1 on failure. */
+static int client_window(struct client *cl, const struct echo_ctl *run, struct echo_ctl *res)
+{
+    struct window w = {.rounds = run->count + run->trim, .trim = run->trim,
+                       .rate = run->rate_per_s};
+    w.total = w.rounds * (uint64_t)cl->n;
     memset(res, 0, sizeof *res);
     res->op = ECHO_CTL_RESULT;
-    size_t need = (size_t)cl->n * rounds;
+    size_t need = (size_t)cl->n * run->count;
     if (need > cl->cap) {
         double *s = realloc(cl->samples, need * sizeof *s);
         if (!s)
@@ -95,17 +150,33 @@ static int client_window(struct client *cl, uint64_t rounds, struct echo_ctl *re
         cl->cap = need;
     }
     size_t ns = 0;
+    uint64_t in_window = 0;
     long remaining = cl->n;
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    int64_t start = bench_now_ns(), end = start;
-    for (long i = 0; i < cl->n; i++) {
-        cl->c[i].done = 0;
-        int rc = client_send(cl, i);
+    for (long i = 0; i < cl->n; i++)
+        cl->c[i].sent = cl->c[i].done = cl->c[i].due = 0;
+    w.start = bench_now_ns();
+    int64_t end = w.start;
+    /* Where the measured part starts: the first measured request's send (closed loop) or due
+     * time (open loop); every echo from then on counts towards the throughput. */
+    int64_t measure_from = w.trim == 0 ? w.start : INT64_MAX;
+    if (w.rate) {
+        if (w.trim > 0)
+            measure_from = due_ns(&w, w.trim * (uint64_t)cl->n);
+        long i;
+        int rc = release_due(cl, &w, &i);
         if (rc < 0)
-            return client_fail(res, -rc, "client: send on connection %ld: %s", i, strerror(-rc));
+            return client_fail(res, -rc, "client: starting the schedule: %s", strerror(-rc));
+    } else {
+        for (long i = 0; i < cl->n; i++) {
+            int rc = client_send(cl, &w, i);
+            if (rc < 0)
+                return client_fail(res, -rc, "client: send on connection %ld: %s", i,
+                                   strerror(-rc));
+        }
     }
-    int64_t progress = start;
+    int64_t progress = w.start;
     struct epoll_event ev[ECHO_MAX_EVENTS];
     while (remaining > 0) {
         int k = epoll_wait(cl->ep, ev, ECHO_MAX_EVENTS, 1000);
@@ -119,9 +190,20 @@ static int client_window(struct client *cl, uint64_t rounds, struct echo_ctl *re
             continue;
         }
         for (int j = 0; j < k; j++) {
+            if (ev[j].data.u32 == UINT32_MAX) { /* the open loop's timer */
+                uint64_t ticks;
+                if (read(cl->timer, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+                    return client_fail(res, errno, "client: timerfd: %s", strerror(errno));
+                long which;
+                int rc = release_due(cl, &w, &which);
+                if (rc < 0)
+                    return client_fail(res, -rc, "client: send on connection %ld: %s", which,
+                                       strerror(-rc));
+                continue;
+            }
             long i = (long)ev[j].data.u32;
             struct cconn *cc = &cl->c[i];
-            if (cc->done == rounds) {
+            if (cc->sent == cc->done) { /* nothing in flight: only an error can be there */
                 unsigned char extra[ECHO_MSG_BYTES];
                 ssize_t n = read(cc->fd, extra, sizeof extra);
                 if (n > 0)
@@ -145,17 +227,25 @@ static int client_window(struct client *cl, uint64_t rounds, struct echo_ctl *re
             if (cc->got < ECHO_MSG_BYTES)
                 continue;
             int64_t t1 = bench_now_ns();
-            cl->samples[ns++] = (double)(t1 - cc->t0);
+            if (cc->done >= w.trim)
+                cl->samples[ns++] = (double)(t1 - cc->t0);
+            if (t1 >= measure_from)
+                in_window++;
             if (memcmp(cc->rbuf, cc->sbuf, ECHO_MSG_BYTES) != 0)
                 res->mismatches++;
             progress = t1;
             cc->seq++;
-            if (++cc->done < rounds) {
-                int rc = client_send(cl, i);
+            cc->done++;
+            /* Closed loop: the first measured request's send starts the measured part. */
+            int next = w.rate ? cc->sent < cc->due : cc->done < w.rounds;
+            if (!w.rate && cc->done == w.trim && t1 < measure_from)
+                measure_from = t1;
+            if (next) {
+                int rc = client_send(cl, &w, i);
                 if (rc < 0)
                     return client_fail(res, -rc, "client: send on connection %ld: %s", i,
                                        strerror(-rc));
-            } else {
+            } else if (cc->done == w.rounds) {
                 remaining--;
                 end = t1;
             }
@@ -163,7 +253,8 @@ static int client_window(struct client *cl, uint64_t rounds, struct echo_ctl *re
     }
     getrusage(RUSAGE_SELF, &ru1);
     res->count = ns;
-    res->window_ns = end - start;
+    res->measured = in_window;
+    res->window_ns = end - (measure_from == INT64_MAX ? w.start : measure_from);
     res->cpu_ns = echo_cpu_ns(&ru1) - echo_cpu_ns(&ru0);
     res->p99_ns = (int64_t)stats_percentile(cl->samples, (int)ns, 0.99);
     res->p50_ns = (int64_t)stats_percentile(cl->samples, (int)ns, 0.50);
@@ -261,14 +352,19 @@ int echo_client_main(int ctl, void *arg)
         return 1;
     }
     cl.ep = epoll_create1(EPOLL_CLOEXEC);
+    cl.timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     cl.c = calloc((size_t)cl.n, sizeof *cl.c);
-    if (cl.ep < 0 || !cl.c) {
+    struct epoll_event tev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
+    if (cl.ep < 0 || cl.timer < 0 || !cl.c ||
+        epoll_ctl(cl.ep, EPOLL_CTL_ADD, cl.timer, &tev) < 0) {
         m.op = ECHO_CTL_ERROR;
-        m.err = cl.ep < 0 ? errno : ENOMEM;
+        m.err = cl.c ? errno : ENOMEM;
         snprintf(m.text, sizeof m.text, "client: %s", strerror(m.err));
         helper_send(ctl, &m, sizeof m);
         if (cl.ep >= 0)
             close(cl.ep);
+        if (cl.timer >= 0)
+            close(cl.timer);
         free(cl.c);
         return 1;
     }
@@ -279,7 +375,8 @@ int echo_client_main(int ctl, void *arg)
         m.cpu = cpu;
         if (helper_send(ctl, &m, sizeof m) == 0) {
             while (helper_recv(ctl, &m, sizeof m, -1) == 0 && m.op == ECHO_CTL_RUN) {
-                client_window(&cl, m.count, &m);
+                struct echo_ctl run = m;
+                client_window(&cl, &run, &m);
                 if (helper_send(ctl, &m, sizeof m) < 0 ||
                     (cfg->histogram && client_send_hist(&cl, &m) < 0))
                     break;
@@ -297,6 +394,7 @@ int echo_client_main(int ctl, void *arg)
         close(cl.c[i].fd);
     }
     close(cl.ep);
+    close(cl.timer);
     free(cl.c);
     free(cl.samples);
     return rc;

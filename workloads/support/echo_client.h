@@ -2,10 +2,23 @@
  * echo_client.h - echo's load generator: `units` connections to the server's address, driven
  * over the control protocol (echo_proto.h) by the measuring side.
  *
- * One thread, epoll, nonblocking sockets. A window of RUN count=r: every connection sends a
- * 64-byte request and waits for its echo, r times, one request in flight per connection (a
- * closed loop); each latency is taken from the request's send to its echo's last byte, and every
- * echo is compared with its request. The figures go back in one RESULT message.
+ * One thread, epoll, nonblocking sockets, one request in flight per connection. A window of
+ * RUN count=r trim=t: every connection makes t + r requests of 64 bytes, each echo compared with
+ * its request; the first t of each connection are not measured (warm-up: in a closed loop the
+ * first round is a burst of `units` simultaneous sends).
+ *
+ *   closed loop (rate_per_s 0): each connection sends its next request at its echo; a latency
+ *     runs from the send to the echo's last byte. A stalled server holds back the requests that
+ *     would have waited (coordinated omission): latencies are of the requests that were sent.
+ *   open loop (rate_per_s q): request j of the window (connection j % units) is due at
+ *     start + j / q and is sent then, or at its connection's previous echo if that is later; a
+ *     latency runs from the time the request was due (what wrk2 does), so a stall shows in every
+ *     request that should have been sent during it. A timerfd wakes the loop at the next due
+ *     time.
+ *
+ * The window, for the throughput, runs from the first measured request (its send, or its due
+ * time) to the last echo, and counts every echo completed in it. The figures go back in one
+ * RESULT message.
  *
  * It needs nothing of the measuring process but the configuration and the channel, so it runs
  * as a forked helper (echo_client_main as helper_proc.h's function) or in any other process that

@@ -8,7 +8,9 @@
  *                                          ◄─ ACK               (the b accepted)
  *   ... until every connection is made, then
  *   READY cpu=c        (bound to cpu c)     ─►
- *                                          ◄─ RUN count=r       (r requests per connection)
+ *                                          ◄─ RUN count=r trim=t rate_per_s=q
+ *                                             (t + r requests per connection, the first t of
+ *                                             each not measured; q > 0: open loop at q/s)
  *   RESULT (window, percentiles, cpu time)  ─►   ... RUN / RESULT again, once per window
  *                                          ◄─ (the channel closes: close every connection, exit)
  *   ERROR count=k      (connecting failed after k connections, text says why) instead of
@@ -42,7 +44,10 @@ enum echo_ctl_op {
 struct echo_ctl {
     uint32_t op;
     int32_t err;
-    uint64_t count;
+    uint64_t count;      /* RUN: measured requests per connection; RESULT: latency samples */
+    uint32_t trim;       /* RUN: requests per connection before the measured ones */
+    uint64_t rate_per_s; /* RUN: open loop at this rate, all connections; 0: closed loop */
+    uint64_t measured;   /* RESULT: echoes completed within the window (for the throughput) */
     int64_t window_ns, p50_ns, p99_ns, cpu_ns;
     uint64_t mismatches;
     int32_t cpu;

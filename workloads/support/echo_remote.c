@@ -295,16 +295,26 @@ static double hist_quantile(const struct echo_hist *h, double q)
     return echo_hist_mid(ECHO_HIST_BUCKETS - 1);
 }
 
-int echo_agents_window(struct echo_agents *ag, uint64_t rounds, struct echo_ctl *sum,
+int echo_agents_window(struct echo_agents *ag, const struct echo_ctl *run, struct echo_ctl *sum,
                        char *msg, size_t len)
 {
     struct echo_agents_spec *sp = &ag->spec;
-    struct echo_ctl run = {.op = ECHO_CTL_RUN, .count = rounds};
+    long units = 0;
     for (int i = 0; i < sp->n; i++)
-        if (echo_agents_send(ag, i, &run, sizeof run) < 0) {
+        units += ag->a[i].units;
+    for (int i = 0; i < sp->n; i++) {
+        struct echo_ctl mine = *run;
+        /* open loop: each agent sends its connections' share of the rate */
+        if (run->rate_per_s) {
+            mine.rate_per_s = run->rate_per_s * (uint64_t)ag->a[i].units / (uint64_t)units;
+            if (!mine.rate_per_s)
+                mine.rate_per_s = 1;
+        }
+        if (echo_agents_send(ag, i, &mine, sizeof mine) < 0) {
             snprintf(msg, len, "agent %s is gone (the connection closed)", sp->text[i]);
             return -1;
         }
+    }
     memset(sum, 0, sizeof *sum);
     memset(ag->merged, 0, sizeof *ag->merged);
     sum->op = ECHO_CTL_RESULT;
@@ -329,12 +339,13 @@ int echo_agents_window(struct echo_agents *ag, uint64_t rounds, struct echo_ctl 
             return -1;
         }
         sum->count += r->count;
+        sum->measured += r->measured;
         sum->mismatches += r->mismatches;
         if (r->window_ns > sum->window_ns)
             sum->window_ns = r->window_ns;
         sum->cpu_ns += r->cpu_ns;
         if (r->window_ns > 0) {
-            ag->rate += (double)r->count / ((double)r->window_ns / 1e9);
+            ag->rate += (double)r->measured / ((double)r->window_ns / 1e9);
             ag->cpu_ratio[i] = (double)r->cpu_ns / (double)r->window_ns;
             if (ag->cpu_ratio[i] > ag->cpu_ratio_max)
                 ag->cpu_ratio_max = ag->cpu_ratio[i];

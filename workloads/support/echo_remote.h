@@ -10,7 +10,7 @@
  * its own clock.
  *
  * What the measuring side makes of the agents' answers (never a difference of two clocks):
- *   requests/s        the sum over agents of (requests / that agent's window)
+ *   requests/s        the sum over agents of (measured requests / that agent's window)
  *   window            the longest agent window (the case's manual time)
  *   p50, p99          from the agents' histograms merged (echo_proto.h: within 1.6 %)
  *   client cpu share  per agent: its client's CPU time / its window; the case's
@@ -82,9 +82,11 @@ int echo_agents_start(struct echo_agents *ag, const struct echo_server *srv, int
 /* An echo_ctl-sized message to or from agent i; as helper_send/helper_recv. */
 int echo_agents_send(struct echo_agents *ag, int i, const void *m, size_t n);
 int echo_agents_recv(struct echo_agents *ag, int i, void *m, size_t n, int timeout_ms);
-/* One window of `rounds` per connection on every agent; fills *sum (count, mismatches, the
- * longest window, merged percentiles) and the rates. 0, or -1 with msg naming the agent. */
-int echo_agents_window(struct echo_agents *ag, uint64_t rounds, struct echo_ctl *sum,
+/* One window (`run`: RUN with its rounds, trim and rate; an open loop's rate is split over the
+ * agents by their connections) on every agent; fills *sum (samples, measured requests,
+ * mismatches, the longest window, merged percentiles) and the rates. 0, or -1 with msg naming
+ * the agent. */
+int echo_agents_window(struct echo_agents *ag, const struct echo_ctl *run, struct echo_ctl *sum,
                        char *msg, size_t len);
 /* Closes the sessions (each agent stops its client), stops the agents this case started and
  * removes the namespaces. Safe at any point and twice. */

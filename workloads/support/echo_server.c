@@ -130,7 +130,7 @@ static void *scheduler_thread(void *arg)
         server_report(e, -1, rc == -EMFILE || rc == -ENOMEM ? BENCH_LIMIT : BENCH_ERROR, 0, msg);
         return NULL;
     }
-    struct cosched_cfg cfg = {.poller = p, .max_events = ECHO_MAX_EVENTS};
+    struct cosched_cfg cfg = {.poller = p, .max_events = ECHO_MAX_EVENTS, .reg = e->reg};
     coro_attr_init(&cfg.attr);
     cfg.attr.stack_size = e->stack_bytes;
     cfg.attr.stack_kind = CORO_STACK_GUARD;

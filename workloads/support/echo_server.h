@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "pollers/poller.h"
+#include "workloads/runtime/sched.h"
 
 #define ECHO_BUF_BYTES 1024 /* the serve loop's buffer, on the thread's or coroutine's stack */
 #define ECHO_SERVER_MEM_CHECK_EVERY 512
@@ -42,6 +43,7 @@ struct echo_server {
     int tcp;
     long units;
     size_t stack_bytes;
+    enum cosched_reg reg; /* coroutine: the scheduler's registration policy */
     /* tcp: the address to listen on (its port is ignored: an ephemeral one), for clients on
      * agents; listen_on_len 0: loopback */
     struct sockaddr_storage listen_on;
