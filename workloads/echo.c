@@ -120,7 +120,18 @@
  * after 5 s), and dies with PR_SET_PDEATHSIG if muxbench does. The server fds are then shut
  * down (waking any server still blocked), every thread joined, every fd closed.
  *
- * What it does not measure: a real network (loopback skips the NIC, interrupts and the wire);
+ * Clients elsewhere (docs/agents.md, workloads/support/echo_remote.h): with `clients=ADDR:PORT,...`
+ * the same client runs on `muxbench agent`s (other machines), with transport=veth on agents
+ * this run starts in a network namespace of its own (the server's socket in another, a veth
+ * pair between them). The connections are spread over the agents; each agent times its own
+ * requests on its own clock and sends its counts and a latency histogram; req_per_s is the sum
+ * of the agents' own rates, p50/p99 come from the merged histograms (within 1.6 %), the window
+ * is the longest agent's, and no two machines' clocks are ever subtracted. The agents' clients
+ * are not pinned; the server's placement still applies. client_cpu_ratio is the most loaded
+ * agent's, agent<N>_client_cpu_ratio each one's. The columns `clients` and `agents` say which.
+ *
+ * What it does not measure: a real network (loopback skips the NIC, interrupts and the wire;
+ * agents on other machines add them, transport=veth adds a network device only);
  * request parsing or any work per request; more than one request in flight per connection
  * (pipelining); a thread pool, or a multi-threaded event loop; connection set-up and tear-down
  * (untimed); servers with more cores than the client has; the kernel memory per connection.

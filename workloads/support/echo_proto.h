@@ -94,6 +94,21 @@ static inline double echo_hist_mid(int i)
     return (double)(1ULL << top) + (double)(i % sub) * width + width / 2;
 }
 
+/* The value at quantile q (0..1) of a histogram: the middle of the bucket that holds the
+ * sample of rank 1 + floor(q * (total - 1)); 0 for an empty one. */
+static inline double echo_hist_quantile(const struct echo_hist *h, double q)
+{
+    if (!h->total)
+        return 0;
+    uint64_t rank = (uint64_t)(q * (double)(h->total - 1)) + 1, seen = 0;
+    for (int b = 0; b < ECHO_HIST_BUCKETS; b++) {
+        seen += h->counts[b];
+        if (seen >= rank)
+            return echo_hist_mid(b);
+    }
+    return echo_hist_mid(ECHO_HIST_BUCKETS - 1);
+}
+
 /* User plus system time of a getrusage() result, in nanoseconds. */
 static inline int64_t echo_cpu_ns(const struct rusage *ru)
 {

@@ -281,20 +281,6 @@ int echo_agents_recv(struct echo_agents *ag, int i, void *m, size_t n, int timeo
     return got == (int)n ? 0 : -EPROTO;
 }
 
-/* The value at quantile q of a merged histogram. */
-static double hist_quantile(const struct echo_hist *h, double q)
-{
-    if (!h->total)
-        return 0;
-    uint64_t rank = (uint64_t)(q * (double)(h->total - 1)) + 1, seen = 0;
-    for (int b = 0; b < ECHO_HIST_BUCKETS; b++) {
-        seen += h->counts[b];
-        if (seen >= rank)
-            return echo_hist_mid(b);
-    }
-    return echo_hist_mid(ECHO_HIST_BUCKETS - 1);
-}
-
 int echo_agents_window(struct echo_agents *ag, const struct echo_ctl *run, struct echo_ctl *sum,
                        char *msg, size_t len)
 {
@@ -354,8 +340,8 @@ int echo_agents_window(struct echo_agents *ag, const struct echo_ctl *run, struc
             ag->merged->counts[b] += ag->hist->counts[b];
         ag->merged->total += ag->hist->total;
     }
-    sum->p50_ns = (int64_t)hist_quantile(ag->merged, 0.50);
-    sum->p99_ns = (int64_t)hist_quantile(ag->merged, 0.99);
+    sum->p50_ns = (int64_t)echo_hist_quantile(ag->merged, 0.50);
+    sum->p99_ns = (int64_t)echo_hist_quantile(ag->merged, 0.99);
     return 0;
 }
 
