@@ -28,6 +28,9 @@
 #include "workloads/support/helper_proc.h"
 
 #define AGENT_CLIENT_GRACE_MS 5000
+
+_Static_assert(sizeof(struct echo_hist) <= AGENT_FRAME_MAX && sizeof(struct echo_ctl) <= AGENT_FRAME_MAX,
+               "the client's messages fit the relay's frames");
 #define AGENT_UNITS_MAX 1048576L
 
 struct agent {
