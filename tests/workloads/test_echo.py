@@ -5,6 +5,9 @@ only).
     test_echo.py MUXBENCH GROUP
 
 GROUP is one of:
+  bad_input   the load and policy parameters: rate=0, rate=abc, loop=sideways, reg=bogus exit 2
+              naming the value and nothing is written; a policy the backend cannot do (edge on
+              select) is a skipped row that says so, beside the measured keep rows
   cleanup     no client process outlives a run, alive or as a zombie. This test makes itself a
               subreaper (PR_SET_CHILD_SUBREAPER), so an orphan the run leaves behind comes to it
               instead of to a PID 1 that may never reap it. Runs interrupted with SIGINT, SIGTERM
@@ -23,7 +26,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 sys.path.insert(0, HERE)
-from test_cli import check  # noqa: E402
+from test_cli import check, run  # noqa: E402
 from test_cli import main as cli_main  # noqa: E402
 from test_fanin import (become_subreaper, exists, orphans_reaped, read_rows, start,  # noqa: E402
                         tagged)
@@ -61,6 +64,28 @@ def with_client(what, out, act):
     left = orphans_reaped()
     check(not left, f"{what}: processes were left to the reaper: {left}")
     check(not clients(tag), f"{what}: no client of the run is alive")
+
+
+def bad_input():
+    tmp = os.path.join("/tmp", "muxbench-echo-" + uuid.uuid4().hex[:8])
+    os.makedirs(tmp)
+    out = os.path.join(tmp, "b.csv")
+    base = ["run", "--workload", "echo", "--poller", "epoll", "--quick", "--out", out,
+            "--set", "units=10"]
+    for value in ("rate=0", "rate=abc", "loop=sideways", "reg=bogus"):
+        p = run(base + ["--set", value])
+        check(p.returncode == 2, f"{value}: exit {p.returncode}, expected 2: {p.stderr[-300:]}")
+        check(value in p.stderr, f"{value}: the message names it: {p.stderr[-300:]}")
+        check(not os.path.exists(out), f"{value}: nothing written")
+    p = run(["run", "--workload", "echo", "--poller", "select", "--quick", "--out", out,
+             "--set", "units=10", "--set", "variant=coroutine", "--set", "reg=edge,keep"])
+    check(p.returncode == 0, f"reg=edge,keep on select: exit {p.returncode}: {p.stderr[-300:]}")
+    rows = [r for r in read_rows(out) if r["workload"] == "echo"]
+    edge = [r for r in rows if r["reg"] == "edge"]
+    check(len(edge) == 1 and edge[0]["status"] == "skipped" and "edge" in edge[0]["note"],
+          f"reg=edge on select: one skipped row naming the policy: {edge}")
+    check(any(r["reg"] == "keep" and r["status"] == "ok" for r in rows),
+          "reg=keep on select: measured")
 
 
 def cleanup():
@@ -108,4 +133,4 @@ def cleanup():
 
 
 if __name__ == "__main__":
-    sys.exit(cli_main({"cleanup": cleanup}, "echo.cli"))
+    sys.exit(cli_main({"bad_input": bad_input, "cleanup": cleanup}, "echo.cli"))

@@ -127,7 +127,9 @@ static void t_exited_reports_status(void)
 
 static void t_only_the_channel_is_inherited(void)
 {
-    int extra = dup(2); /* without FD_CLOEXEC: a fork keeps it unless the helper closes it */
+    /* Above the channel's number, without FD_CLOEXEC: a fork keeps it unless the helper
+     * closes it. */
+    int extra = fcntl(2, F_DUPFD, HELPER_CTL_FD + 8);
     CHECK(extra > HELPER_CTL_FD);
     char msg[256];
     struct helper h = HELPER_NONE;

@@ -123,7 +123,8 @@ static int release_due(struct client *cl, struct window *w, long *which)
     }
     if (w->next < w->total) {
         int64_t at = due_ns(w, w->next);
-        struct itimerspec its = {.it_value = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000}};
+        struct itimerspec its = {
+            .it_value = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000}};
         if (timerfd_settime(cl->timer, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
             *which = -1;
             return -errno;
@@ -330,7 +331,8 @@ static int client_connect_all(struct client *cl)
         memset(&m, 0, sizeof m);
         m.op = ECHO_CTL_CONNECTED;
         m.count = (uint64_t)b;
-        if (helper_send(cl->ctl, &m, sizeof m) < 0 || helper_recv(cl->ctl, &m, sizeof m, ECHO_CTL_TIMEOUT_MS) < 0 ||
+        if (helper_send(cl->ctl, &m, sizeof m) < 0 ||
+            helper_recv(cl->ctl, &m, sizeof m, ECHO_CTL_TIMEOUT_MS) < 0 ||
             m.op != ECHO_CTL_ACK)
             return -1;
     }

@@ -119,50 +119,50 @@ static int memory_short(long i, const char *what, char *msg, size_t len)
  * until every connection has ended. */
 static void *scheduler_thread(void *arg)
 {
-    struct echo_server *e = arg;
+    struct echo_server *srv = arg;
     struct poller *p = NULL;
-    struct cosched *s = NULL;
-    char msg[sizeof e->msg];
-    struct poller_cfg pcfg = {.expected_fds = (int)e->units + ECHO_FD_RESERVE};
-    int rc = poller_create(e->ops, &p, &pcfg);
+    struct cosched *sched = NULL;
+    char msg[sizeof srv->msg];
+    struct poller_cfg pcfg = {.expected_fds = (int)srv->units + ECHO_FD_RESERVE};
+    int rc = poller_create(srv->ops, &p, &pcfg);
     if (rc < 0) {
-        snprintf(msg, sizeof msg, "poller_create(%s): %s", e->ops->name, strerror(-rc));
-        server_report(e, -1, rc == -EMFILE || rc == -ENOMEM ? BENCH_LIMIT : BENCH_ERROR, 0, msg);
+        snprintf(msg, sizeof msg, "poller_create(%s): %s", srv->ops->name, strerror(-rc));
+        server_report(srv, -1, rc == -EMFILE || rc == -ENOMEM ? BENCH_LIMIT : BENCH_ERROR, 0, msg);
         return NULL;
     }
-    struct cosched_cfg cfg = {.poller = p, .max_events = ECHO_MAX_EVENTS, .reg = e->reg};
+    struct cosched_cfg cfg = {.poller = p, .max_events = ECHO_MAX_EVENTS, .reg = srv->reg};
     coro_attr_init(&cfg.attr);
-    cfg.attr.stack_size = e->stack_bytes;
+    cfg.attr.stack_size = srv->stack_bytes;
     cfg.attr.stack_kind = CORO_STACK_GUARD;
-    e->switch_name = coro_switch_name(cfg.attr.switch_kind);
-    rc = cosched_create(&s, &cfg);
+    srv->switch_name = coro_switch_name(cfg.attr.switch_kind);
+    rc = cosched_create(&sched, &cfg);
     if (rc < 0) {
-        snprintf(msg, sizeof msg, "cosched_create over %s: %s", e->ops->name, strerror(-rc));
-        server_report(e, -1, BENCH_ERROR, 0, msg);
+        snprintf(msg, sizeof msg, "cosched_create over %s: %s", srv->ops->name, strerror(-rc));
+        server_report(srv, -1, BENCH_ERROR, 0, msg);
         poller_destroy(p);
         return NULL;
     }
-    snprintf(e->policy, sizeof e->policy, "%s", cosched_reg_name(cosched_reg_used(s)));
-    for (long i = 0; i < e->nconns; i++) {
+    snprintf(srv->policy, sizeof srv->policy, "%s", cosched_reg_name(cosched_reg_used(sched)));
+    for (long i = 0; i < srv->nconns; i++) {
         if (memory_short(i, "coroutines", msg, sizeof msg)) {
-            server_report(e, -1, BENCH_LIMIT, i, msg);
+            server_report(srv, -1, BENCH_LIMIT, i, msg);
             goto out;
         }
-        rc = cosched_spawn(s, conn_coroutine, &e->conns[i]);
+        rc = cosched_spawn(sched, conn_coroutine, &srv->conns[i]);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "coroutine %ld: %s (%s)", i, strerror(-rc),
                      coro_limit_name(coro_last_limit()));
-            server_report(e, -1, rc == -ENOMEM || rc == -EAGAIN ? BENCH_LIMIT : BENCH_ERROR, i,
+            server_report(srv, -1, rc == -ENOMEM || rc == -EAGAIN ? BENCH_LIMIT : BENCH_ERROR, i,
                           msg);
             goto out;
         }
     }
-    server_report(e, 1, 0, e->nconns, NULL);
-    rc = cosched_run(s);
+    server_report(srv, 1, 0, srv->nconns, NULL);
+    rc = cosched_run(sched);
     if (rc < 0)
-        serve_error(e, -rc, 3);
+        serve_error(srv, -rc, 3);
 out:
-    cosched_destroy(s);
+    cosched_destroy(sched);
     poller_destroy(p);
     return NULL;
 }
