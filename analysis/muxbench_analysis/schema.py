@@ -82,12 +82,16 @@ WORKLOADS = tuple(METRICS) + ("env",)
 
 
 def closed_loop(st):
-    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
-    the comparison the claims and the echo plot make. Open-loop rows answer another question
-    (latency at a set rate) and are shown on their own."""
-    if "loop" not in st.columns:
-        return st
-    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
+    """echo's closed-loop rows with the local client of a stats frame (loop or clients empty: a
+    CSV from before the column): the comparison the claims and the echo plot make. Open-loop
+    rows answer another question (latency at a set rate), and rows whose load came from agents
+    (clients: addresses, or netns for transport=veth; docs/agents.md) another machine's or
+    path's; both are shown on their own."""
+    if "loop" in st.columns:
+        st = st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
+    if "clients" in st.columns:
+        st = st[st["clients"].fillna("").astype(str).isin(["", "local", "nan"])]
+    return st
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 
