@@ -277,7 +277,9 @@ int agent_hello(int fd, const char *addr_text, struct agent_info *info, char *ms
         rc = agent_read_line(fd, line, sizeof line, AGENT_HANDSHAKE_MS);
     if (rc < 0) {
         snprintf(msg, len, "agent %s: no handshake (%s)", addr_text,
-                 rc == -EPIPE ? "it closed the connection" : strerror(-rc));
+                 rc == -EPIPE       ? "it closed the connection"
+                 : rc == -ETIMEDOUT ? "no answer in 10 s: busy with another run?"
+                                    : strerror(-rc));
         return -1;
     }
     if (strncmp(line, "REFUSED ", 8) == 0) {
