@@ -42,7 +42,9 @@ METRICS = {
         "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
         "units_reached": "count",
     },
-    "ctxswitch": {"switch_ns": "ns", "switches_counted_ratio": "ratio",
+    "ctxswitch": {"switch_ns": "ns", "wake_ns": "ns", "switches_counted_ratio": "ratio",
+                  "voluntary_per_handoff": "ratio", "involuntary_per_handoff": "ratio",
+                  "syscalls_per_round_trip": "count", "round_trip_p99_ns": "ns",
                   "coro_overhead_ratio": "ratio", "units_reached": "count"},
     "memory": {
         "vsz_per_unit_bytes": "bytes", "rss_per_unit_bytes": "bytes",
