@@ -22,7 +22,8 @@ static const char *const placements[] = {"same-pu",  "smt-sibling", "same-l3", "
 static const char *const positions[] = {"spread", "first", "last", NULL};
 static const char *const timeouts[] = {"blocking", "zero", NULL};
 static const char *const transports[] = {"unix", "tcp", NULL};
-static const char *const stack_allocs[] = {"pthread", "guard", "pool", NULL};
+static const char *const stack_allocs[] = {"pthread", "guard", "pool", "copy", "stackless",
+                                           NULL};
 
 #define GIB (1024LL * 1024 * 1024)
 static const struct param_def defs[] = {

@@ -99,6 +99,9 @@ static void t_fit_residuals(void)
     CHECK(near(f.slope, 1.5));
     CHECK(near(f.intercept, -2.0 / 3));
     CHECK(near(f.r2, 27.0 / 28)); /* SS_res 1/6 over SS_tot 14/3 */
+    CHECK(near(f.slope_se, sqrt(1.0 / 12))); /* sqrt(SS_res / (n - 2) / Sxx), Sxx = 2 */
+    CHECK_EQ(stats_fit_line(x, y, 2, &f), 0);
+    CHECK(isnan(f.slope_se)); /* two points: no residual to estimate an error from */
     const double flat[] = {5, 5, 5};
     CHECK_EQ(stats_fit_line(x, flat, 3, &f), 0);
     CHECK(near(f.slope, 0) && near(f.intercept, 5) && near(f.r2, 1));
