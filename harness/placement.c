@@ -18,7 +18,7 @@
  *     a ping-pong on it would time their handlers too.
  */
 #define _GNU_SOURCE
-#include "placement.h"
+#include "harness/placement.h"
 
 #include <errno.h>
 #include <pthread.h>

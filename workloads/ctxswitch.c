@@ -88,12 +88,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "coro.h"
-#include "coro_switch.h"
-#include "placement.h"
-#include "stackless.h"
-#include "stats.h"
-#include "workload.h"
+#include "harness/placement.h"
+#include "harness/planner.h"
+#include "harness/stats.h"
+#include "workloads/runtime/coro.h"
+#include "workloads/runtime/coro_switch.h"
+#include "workloads/runtime/stackless.h"
 
 enum variant {
     V_FUTEX,

@@ -105,9 +105,9 @@
 #include <unistd.h>
 
 #include "mux_config.h"
-#include "stackless.h"
-#include "stats.h"
-#include "units.h"
+#include "harness/stats.h"
+#include "workloads/runtime/stackless.h"
+#include "workloads/support/units.h"
 
 #define MIB ((size_t)1 << 20)
 #define POOL_CHUNK (64 * MIB)

@@ -2,7 +2,7 @@
 
 Everything the loader checks is written down here, so the contract has one home on the Python
 side. When docs/csv.md changes, this file changes with it. It imports nothing: the command-line
-tests (tests/test_cli.py, standard library only) load it by path.
+tests (tests/cli/test_cli.py, standard library only) load it by path.
 """
 
 # Every column of docs/csv.md, in the order the suite writes them. Later versions may add
@@ -10,7 +10,7 @@ tests (tests/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
+    "stack_bytes", "stack_alloc", "touch_bytes", "thp", "metric", "stat", "value", "unit",
     "repetitions", "iterations", "status", "note",
 )
 
@@ -28,7 +28,7 @@ NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_byt
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes")
+                "touch_bytes", "thp")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
