@@ -68,7 +68,9 @@
  *  d) Transparent huge pages could make one touch of a big stack resident as 2 MiB. Thread
  *     stacks are mapped with MAP_STACK (no THP on Linux 6.7+), coroutine stacks too, and pool
  *     chunks get MADV_NOHUGEPAGE (coro.c); the THP mode and the AnonHugePages delta are
- *     recorded in the note, so an inflated figure would say why.
+ *     recorded in the note, so an inflated figure would say why. thp=off turns THP off for the
+ *     whole process for the case (prctl PR_SET_THP_DISABLE, put back in teardown): the thp
+ *     column says which, the note the system's mode.
  *  e) A pool maps its stacks in chunks (64 MiB by default); here the chunk holds min(N, 64 MiB /
  *     stack) stacks, so the virtual size per unit is the stack, not a mostly unused chunk. The
  *     pool is created and destroyed in each repetition: every stack is a first use.
@@ -94,6 +96,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +147,9 @@ struct mem_case {
     long touched; /* coroutines that ran their touch */
     long long huge_max; /* the largest AnonHugePages delta seen (bytes) */
     char base_note[256];
+    int thp_off;       /* thp=off: PR_SET_THP_DISABLE for the case */
+    int thp_was;       /* the process's setting before it */
+    int thp_set;
     /* Each repetition's deltas (bytes, not divided), for the sweep's fit. */
     double delta[F_COUNT][FIT_MAX_REPS];
     int ndelta;
@@ -193,11 +199,35 @@ static void free_arrays(struct mem_case *m)
     m->have_attr = 0;
 }
 
+static int mem_setup_inner(struct bench_case *c, char *msg, size_t len);
+
+/* Setup, with THP put back when it does not succeed (teardown runs only after success). */
 static int mem_setup(struct bench_case *c, char *msg, size_t len)
 {
+    int rc = mem_setup_inner(c, msg, len);
     struct mem_case *m = c->ctx;
-    char thp[32];
+    if (rc != BENCH_OK && m->thp_set) {
+        prctl(PR_SET_THP_DISABLE, (unsigned long)m->thp_was, 0, 0, 0);
+        m->thp_set = 0;
+    }
+    return rc;
+}
+
+static int mem_setup_inner(struct bench_case *c, char *msg, size_t len)
+{
+    struct mem_case *m = c->ctx;
+    char thp[64];
     thp_mode(thp, sizeof thp);
+    if (m->thp_off) {
+        int was = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+        if (was < 0 || prctl(PR_SET_THP_DISABLE, 1UL, 0, 0, 0) < 0) {
+            snprintf(msg, len, "prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
+            return BENCH_SKIP;
+        }
+        m->thp_was = was;
+        m->thp_set = 1;
+        snprintf(thp + strlen(thp), sizeof thp - strlen(thp), " (off for this process)");
+    }
     struct units_memory room;
     if (units_memory_room(&room) == 0 &&
         (double)m->u.units * sizeof(void *) > (double)(room.available - room.reserve)) {
@@ -266,7 +296,14 @@ static int mem_setup(struct bench_case *c, char *msg, size_t len)
     return BENCH_OK;
 }
 
-static void mem_teardown(struct bench_case *c) { free_arrays(c->ctx); }
+static void mem_teardown(struct bench_case *c)
+{
+    struct mem_case *m = c->ctx;
+    if (m->thp_set)
+        prctl(PR_SET_THP_DISABLE, (unsigned long)m->thp_was, 0, 0, 0);
+    m->thp_set = 0;
+    free_arrays(m);
+}
 
 /* Before a thread repetition: waits until the threads of the last one have left the process
  * (a join returns once the thread has cleared its tid, before the kernel has released it), so
@@ -585,6 +622,7 @@ static const struct param_use params[] = {
     {.key = "stack_bytes", .defaults = "auto"},
     {.key = "stack_alloc", .defaults = "auto"},
     {.key = "touch_bytes", .defaults = "0,8k", .quick = "8k"},
+    {.key = "thp", .defaults = "system"},
     {0},
 };
 
@@ -608,6 +646,7 @@ struct planning {
     size_t len;
     struct mem_fit *fit;       /* the sweep being planned */
     struct bench_case *first;  /* its first point */
+    const char *thp;           /* "system" or "off" */
 };
 
 /* Ends the sweep being planned with its fit: a derived case outside the sweep's group, so a
@@ -645,10 +684,13 @@ static int add_case(void *arg, const struct unit_config *cfg, long long units)
     if (p->fit && memcmp(&((struct mem_case *)p->first->ctx)->u.cfg, cfg, sizeof *cfg) != 0 &&
         close_sweep(p))
         return 1;
+    int off = strcmp(p->thp, "off") == 0;
     struct bench_case *c = units_case(p->plan, p->w, NULL, cfg, units, sizeof(struct mem_case),
-                                      "sweep", p->msg, p->len);
+                                      off ? "sweep-thp-off" : "sweep", p->msg, p->len);
     if (!c)
         return 1;
+    ((struct mem_case *)c->ctx)->thp_off = off;
+    param_row_set(&c->id, COL_THP, p->thp);
     if (!p->fit) {
         if (!(p->fit = calloc(1, sizeof *p->fit))) {
             snprintf(p->msg, p->len, "out of memory");
@@ -676,13 +718,20 @@ static int memory_plan(struct plan *plan, const struct run_opts *o, const struct
                        const struct poller_ops *poller, char *msg, size_t len)
 {
     (void)poller;
-    struct planning p = {plan, o, w, msg, len, NULL, NULL};
-    int rc = units_plan(o, w, &defaults, add_case, &p, msg, len);
-    if (rc) {
-        free(p.fit);
-        return rc;
+    struct planning p = {plan, o, w, msg, len, NULL, NULL, NULL};
+    struct param_set thp;
+    run_values(o, w, "thp", &thp);
+    for (int t = 0; t < thp.count; t++) {
+        p.thp = thp.values[t];
+        int rc = units_plan(o, w, &defaults, add_case, &p, msg, len);
+        if (rc) {
+            free(p.fit);
+            return rc;
+        }
+        if ((rc = close_sweep(&p)) != 0)
+            return rc;
     }
-    return close_sweep(&p);
+    return 0;
 }
 
 const struct workload memory_workload = {
