@@ -58,6 +58,7 @@ METRICS = {
         "units_reached": "count",
     },
     "spawn": {"create_ns": "ns", "create_first_use_ns": "ns", "spawn_per_s": "per_s",
+              "churn_overhead_ns": "ns", "timer_slack_ns": "ns",
               "units_reached": "count"},
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
              "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count"},
