@@ -61,8 +61,15 @@ static int cpu_allowed(int cpu)
 int placement_quietest_cpu(const char *text, const int *cpus, int ncpus)
 {
     enum { MAXCOL = 1024 };
-    static _Thread_local int col_cpu[MAXCOL];
-    static _Thread_local unsigned long long col_sum[MAXCOL];
+    /* On the heap: thread-local arrays would grow every thread's static TLS, which small
+     * thread stacks must hold. */
+    int *col_cpu = malloc(MAXCOL * sizeof *col_cpu);
+    unsigned long long *col_sum = malloc(MAXCOL * sizeof *col_sum);
+    if (!col_cpu || !col_sum) {
+        free(col_cpu);
+        free(col_sum);
+        return ncpus > 0 ? cpus[0] : -1;
+    }
     int ncol = 0;
     const char *line = text;
     /* The header names the columns: "CPU0 CPU1 ..." (offline cpus have none). */
@@ -105,26 +112,32 @@ int placement_quietest_cpu(const char *text, const int *cpus, int ncpus)
             best_sum = sum;
         }
     }
+    free(col_cpu);
+    free(col_sum);
     return best;
 }
 
 /* same-pu (quirk e): the allowed online cpu with the fewest interrupts; -1 when none. */
 static int quietest_allowed_cpu(const int *online, int n)
 {
-    static _Thread_local int cpus[4096];
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (cpu_allowed(online[i]))
-            cpus[k++] = online[i];
-    if (k == 0)
-        return -1;
-    static _Thread_local char text[1 << 17];
-    FILE *f = fopen("/proc/interrupts", "r");
-    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f)
-        fclose(f);
-    text[len] = '\0';
-    return placement_quietest_cpu(text, cpus, k);
+    enum { TEXT_MAX = 1 << 18 };
+    int *cpus = malloc((size_t)(n > 0 ? n : 1) * sizeof *cpus);
+    char *text = malloc(TEXT_MAX);
+    int k = 0, best = -1;
+    if (cpus && text) {
+        for (int i = 0; i < n; i++)
+            if (cpu_allowed(online[i]))
+                cpus[k++] = online[i];
+        FILE *f = fopen("/proc/interrupts", "r");
+        size_t len = f ? fread(text, 1, TEXT_MAX - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[len] = '\0';
+        best = placement_quietest_cpu(text, cpus, k);
+    }
+    free(cpus);
+    free(text);
+    return best;
 }
 
 static const char *const names[PL_COUNT] = {
