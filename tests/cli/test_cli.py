@@ -632,19 +632,29 @@ def memory():
     errs = {r["stack_alloc"] for r in rows if r["workload"] == "memory"
             and r["status"] == "derived" and r["metric"] == "rss_fit_err_bytes"}
     allocs = {k[4] for k in cases}
-    check(allocs <= {k[1] for k in fits} and allocs <= errs,
+    check(allocs and allocs <= {k[1] for k in fits} and allocs <= errs,
           f"a fit for every stack_alloc measured: {sorted(allocs)} vs {sorted(fits)}")
     for (variant, alloc, stack, touch, thp), slope in sorted(fits.items()):
         where = f"memory fit {variant} {alloc} stack={stack} touch={touch}"
-        touch = int(touch or 0)
         if alloc in ("guard", "pool"):
-            check(slope >= touch + 4096 - 64, f"{where}: {slope} per unit < touched + a page")
-        elif alloc == "copy":
-            # Suspended `touch` deep: that much is saved on the heap per coroutine.
-            check(slope >= touch, f"{where}: {slope} per unit < the saved depth {touch}")
-        elif alloc == "stackless":
-            # 0 when the frames fit in pages the heap already had (small N).
-            check(0 <= slope < 4096, f"{where}: {slope} per unit is not a small frame")
+            check(slope >= int(touch or 0) + 4096 - 64,
+                  f"{where}: {slope} per unit < touched + a page")
+
+    # Heap units (copy, stackless) need enough of them for the heap to grow by pages: their fit
+    # over 1,000 and 20,000. A copy coroutine suspended 4 KiB deep saves that much; a stackless
+    # one is a small frame.
+    if san != "thread":
+        out_heap = os.path.join(tmp, "heap.csv")
+        p = run(["run", "--workload", "memory", "--quick", "--out", out_heap, "--set",
+                 "variant=coroutine", "--set", "stack_alloc=copy,stackless", "--set",
+                 "units=1000,20000", "--set", "touch_bytes=4k"])
+        check(p.returncode == 0, f"heap units run: exit {p.returncode}: {p.stderr[-800:]}")
+        heap = {r["stack_alloc"]: float(r["value"]) for r in validate_csv(out_heap)
+                if r["status"] == "derived" and r["metric"] == "rss_per_unit_fit_bytes"}
+        check("copy" in heap and heap["copy"] >= 4096,
+              f"copy suspended 4 KiB deep: {heap.get('copy')} bytes per unit")
+        check("stackless" in heap and 0 < heap["stackless"] < 4096,
+              f"stackless: {heap.get('stackless')} bytes per unit is not a small frame")
     if san:
         notes = [r["note"] for r in rows if r["workload"] == "memory" and r["status"] == "ok"]
         check(notes and all("sanitizer build" in n for n in notes),

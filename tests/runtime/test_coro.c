@@ -1073,7 +1073,8 @@ static void t_copy_stack_frames_survive(void)
             CHECK_EQ(info.kind, CORO_STACK_COPY);
             CHECK_EQ(info.map_entries, 0);
             CHECK(info.saved_bytes >= args[i].depth);
-            CHECK(info.saved_bytes <= args[i].depth + 4 * KiB);
+            /* 1 KiB frames plus their overhead; AddressSanitizer's redzones make them larger. */
+            CHECK(info.saved_bytes <= (TEST_ASAN ? 2 : 1) * args[i].depth + 8 * KiB);
         }
     }
     for (int i = 0; i < 3; i++) {
