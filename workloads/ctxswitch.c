@@ -29,8 +29,10 @@
  *                   the floor the others are compared with (derived row coro_overhead_ratio =
  *                   coro-asm / coro-raw, from medians of the same run)
  *   coro-copy       coro-asm on a copy stack (coro.h): the coroutine is suspended touch_bytes
- *                   deep (frames of 1 KiB) and every switch copies that depth out and back in;
- *                   touch_bytes sweeps the depth (the only variant that takes it)
+ *                   deep (frames of 1 KiB; at 0, only the ~100 bytes of the runtime's own
+ *                   frames) and every switch copies that depth out and back in; touch_bytes
+ *                   sweeps the depth (the only variant that takes it); the note says how many
+ *                   bytes each round trip copied
  *   coro-stackless  a stackless coroutine (stackless.h): a round trip is one call of its step
  *                   function through a pointer, which jumps to its resume point, counts, stores
  *                   the next resume point and returns
@@ -491,7 +493,14 @@ __attribute__((noinline)) static void park_deep(struct coro_pingpong *cp, size_t
 static void copy_loop(void *arg)
 {
     struct coro_pingpong *cp = arg;
-    park_deep(cp, cp->depth);
+    if (cp->depth) {
+        park_deep(cp, cp->depth);
+        return;
+    }
+    while (!cp->stop) { /* depth 0: only the frames the runtime itself needs are copied */
+        cp->resumes++;
+        coro_yield();
+    }
 }
 
 static int stackless_loop(struct stackless *s)

@@ -76,7 +76,8 @@ def evaluate(ds):
         if rs:
             r = leanest(rs)[0]
             lines += r["lines"]
-            extra.append("%s (%s): resident %s" % (alloc, config_name(r), _per_unit(r)))
+            extra.append("%s (%s): resident %s, a million parked: %s" % (
+                alloc, config_name(r), _per_unit(r), fmt.nbytes(r["rss"] * 1e6)))
     if cor:
         lean = leanest(cor)[0]
         same = [r for r in cor if config_name(r) == config_name(lean)]
