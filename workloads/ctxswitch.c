@@ -155,11 +155,11 @@ static long futex(atomic_int *word, int op, int val)
 
 static void hand_over(struct pingpong *pp, int to, atomic_ulong *calls)
 {
+    if (pp->variant == V_FUTEX)
+        count_syscall(calls); /* before the other side can run and read the counts */
     atomic_store_explicit(&pp->turn, to, memory_order_release);
-    if (pp->variant == V_FUTEX) {
+    if (pp->variant == V_FUTEX)
         futex(&pp->turn, FUTEX_WAKE_PRIVATE, 1);
-        count_syscall(calls);
-    }
 }
 
 static void wait_turn(struct pingpong *pp, int mine, atomic_ulong *calls)
@@ -191,10 +191,11 @@ static void *partner_main(void *arg)
             char c;
             if (read(pp->a_to_b[0], &c, 1) != 1 || c == 'q')
                 return NULL;
+            /* Both counted before the write: once it is done, side A may read the counts. */
+            count_syscall(&pp->syscalls_b);
+            count_syscall(&pp->syscalls_b);
             if (write(pp->b_to_a[1], &c, 1) != 1)
                 return NULL;
-            count_syscall(&pp->syscalls_b);
-            count_syscall(&pp->syscalls_b);
         } else {
             wait_turn(pp, TURN_B, &pp->syscalls_b);
             if (atomic_load(&pp->turn) == TURN_STOP)
