@@ -817,8 +817,9 @@ oom:
 
 const struct workload ctxswitch_workload = {
     .name = "ctxswitch",
-    .summary = "one switch: futex, pipe and sched_yield ping-pong between two threads at each "
-               "placement, and coroutine switches",
+    .summary = "one switch: futex, pipe and sched_yield ping-pong between two threads on one "
+               "cpu (switch_ns) and across cpus (wake_ns), and coroutine switches (asm, "
+               "ucontext, raw, copy stacks by depth, stackless)",
     .params = params,
     .plan = ctxswitch_plan,
 };

@@ -738,7 +738,7 @@ const struct workload memory_workload = {
     .name = "memory",
     .summary = "virtual, resident and kernel memory per idle thread and coroutine, N swept "
                "to a limit (auto: 1..10k threads, 1..1M coroutines; stacks 64k thread-small, "
-               "16k-256k coroutine; pool and guard)",
+               "16k-256k coroutine; pool and guard, a 64k copy stack, stackless; per-sweep fits)",
     .params = params,
     .plan = memory_plan,
 };

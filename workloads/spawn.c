@@ -27,15 +27,22 @@
  *                                           sleep's arithmetic, and a timer that rounds the
  *                                           sleep up (libev's 1 ms minimum wait, libevent's
  *                                           coarse clock) lowers it without any spawn cost
- *      each task reads the clock around its own sleep; real_sleep = the shortest of those: the
- *      task woken first waited for the timer alone, the others also for the tasks ahead of
- *      them in the run queue (which is the churn's own cost, not the timer's)
- *      churn_overhead_ns = (t1 - t0 - real_sleep) / N     the headline: what starting,
- *                                           scheduling and ending one task cost, the sleep
- *                                           taken out whatever the timer made of it
- *      timer_slack_ns = real_sleep - 0.5 ms   how late the run's timer wakes a 0.5 ms sleep
- *                                           (per poller: the scheduler's timed wait is the
- *                                           poller's wait), a row of its own
+ *      the sleep actually slept is measured, not assumed:
+ *        coroutine  the poller under the scheduler is wrapped: every wait that may block is
+ *                   timed, so `slept` is the time the scheduler really spent waiting for
+ *                   timers (0 when the N tasks take longer to start than one sleep lasts:
+ *                   their sleeps then end while it is busy), and a wait that ran out reports
+ *                   how late it returned against the timeout it was given
+ *        thread     each thread reads the clock around its nanosleep; `slept` is the shortest
+ *                   (the threads sleep in parallel; the first to wake waited for the timer
+ *                   alone, the others also for a cpu)
+ *      churn_overhead_ns = (t1 - t0 - slept) / N   the headline: what starting, scheduling
+ *                                           and ending one task cost, the sleep taken out
+ *                                           whatever the timer made of it
+ *      timer_slack_ns   how late the timer wakes: coroutines, the mean lateness of the
+ *                       scheduler's timed-out waits (per poller: libev rounds up to 1 ms,
+ *                       epoll_wait to whole milliseconds); threads, the shortest real sleep
+ *                       less 0.5 ms; no row when no wait ran out
  *
  *      coroutine   cosched_spawn N times, then cosched_run: each task cosched_sleep(0.5 ms);
  *                  the scheduler's timed wait is the run's poller's wait (this op is measured
@@ -98,7 +105,12 @@ struct spawn_case {
     struct cosched *sched;
     struct coro_copy_stack *copy_stack; /* copy: the run stack of the case */
     atomic_long ran;       /* units whose function ran (threads and coroutines) */
-    atomic_llong slept_min; /* churn: the shortest real sleep of this round's tasks */
+    atomic_llong slept_min; /* churn of threads: the shortest real sleep of this round */
+    struct poller_ops timed_ops; /* churn of coroutines: the poller's, with wait timed */
+    int (*real_wait)(struct poller *p, struct mux_event *out, int max, int64_t timeout_ns);
+    int64_t waited_ns;           /* this round: time in waits that could block */
+    int64_t late_ns;             /* this round: timed-out waits' lateness, summed */
+    long late_waits;
     long expected;         /* what `ran` must be at the end of the repetition */
     double first_use_ns;   /* pool: this repetition's first-use figure, per unit */
     char note[200];        /* what setup says; the churn adds its count */
@@ -110,6 +122,24 @@ static void *thread_empty(void *arg)
 {
     atomic_fetch_add(&((struct spawn_case *)arg)->ran, 1);
     return NULL;
+}
+
+/* The churn's poller wait, timed (one churn runs at a time, on one thread). */
+static _Thread_local struct spawn_case *tl_timed;
+
+static int timed_wait(struct poller *p, struct mux_event *out, int max, int64_t timeout_ns)
+{
+    struct spawn_case *s = tl_timed;
+    int64_t t0 = bench_now_ns();
+    int n = s->real_wait(p, out, max, timeout_ns);
+    int64_t took = bench_now_ns() - t0;
+    if (timeout_ns != 0)
+        s->waited_ns += took;
+    if (n == 0 && timeout_ns > 0 && took >= timeout_ns) { /* ran out (not EINTR: early) */
+        s->late_ns += took - timeout_ns;
+        s->late_waits++;
+    }
+    return n;
 }
 
 /* A task's real sleep, kept if it is the shortest of the round. */
@@ -324,10 +354,17 @@ static void churn_run_start(struct bench_case *c, struct bench_state *st)
 static void churn_counters(struct spawn_case *s, struct bench_state *st, int64_t t)
 {
     double n = (double)s->u.units;
-    double real_sleep = (double)atomic_load(&s->slept_min);
     bench_counter(st, "spawn_per_s", n * 1e9 / (double)t, "per_s");
-    bench_counter(st, "churn_overhead_ns", ((double)t - real_sleep) / n, "ns");
-    bench_counter(st, "timer_slack_ns", real_sleep - SLEEP_NS, "ns");
+    if (s->u.cfg.kind == UNIT_CORO) {
+        bench_counter(st, "churn_overhead_ns", (double)(t - s->waited_ns) / n, "ns");
+        if (s->late_waits)
+            bench_counter(st, "timer_slack_ns", (double)s->late_ns / (double)s->late_waits,
+                          "ns");
+        return;
+    }
+    double slept = (double)atomic_load(&s->slept_min);
+    bench_counter(st, "churn_overhead_ns", ((double)t - slept) / n, "ns");
+    bench_counter(st, "timer_slack_ns", slept - SLEEP_NS, "ns");
 }
 
 static double churn_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
@@ -337,6 +374,9 @@ static double churn_body(struct bench_case *c, struct bench_state *st, uint64_t 
     double elapsed = 0;
     for (uint64_t i = 0; i < iters; i++) {
         atomic_store(&s->slept_min, LLONG_MAX);
+        s->waited_ns = s->late_ns = 0;
+        s->late_waits = 0;
+        tl_timed = s;
         int64_t t0 = bench_now_ns();
         long got = s->u.cfg.kind == UNIT_CORO
                        ? churn_coro(s, why, sizeof why)
@@ -400,6 +440,12 @@ static int churn_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "poller %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
     }
+    /* Its waits timed: the same backend, its wait wrapped (timed_wait). */
+    s->timed_ops = *s->poller->ops;
+    s->real_wait = s->timed_ops.wait;
+    s->timed_ops.wait = timed_wait;
+    s->poller->ops = &s->timed_ops;
+    tl_timed = s;
     if (s->u.cfg.alloc == ALLOC_POOL &&
         (rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0)) < 0) {
         snprintf(msg, len, "coro_pool_create: %s", strerror(-rc));
@@ -588,7 +634,8 @@ static int spawn_plan(struct plan *plan, const struct run_opts *o, const struct 
 const struct workload spawn_workload = {
     .name = "spawn",
     .summary = "create+join / create+destroy, one at a time and in batches; the churn of tiny "
-               "0.5 ms tasks, coroutines over each poller (auto: 16k pool and guard stacks)",
+               "0.5 ms tasks, coroutines over each poller (auto: 16k pool and guard stacks, a 64k "
+               "copy stack, stackless units for create only)",
     .params = params,
     .per_poller = 1,
     .plan = spawn_plan,
