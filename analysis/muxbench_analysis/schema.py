@@ -10,7 +10,8 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "thp", "metric", "stat", "value", "unit",
+    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "thp", "metric", "stat",
+    "value", "unit",
     "repetitions", "iterations", "status", "note",
 )
 
@@ -22,13 +23,13 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "value",
-                   "repetitions", "iterations")
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
+                   "value", "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "thp")
+                "touch_bytes", "reg", "loop", "rate", "thp")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
 # One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
@@ -85,6 +86,15 @@ METRICS = {
 }
 
 WORKLOADS = tuple(METRICS) + ("env",)
+
+
+def closed_loop(st):
+    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
+    the comparison the claims and the echo plot make. Open-loop rows answer another question
+    (latency at a set rate) and are shown on their own."""
+    if "loop" not in st.columns:
+        return st
+    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 
