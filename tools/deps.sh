@@ -8,12 +8,13 @@
 #            clang and libFuzzer, and hypothesis for the Python CSV reader
 set -eu
 
+# iproute2: `ip`, for echo's transport=veth (two network namespaces joined by a veth pair)
 DEB_PACKAGES="cmake make gcc g++ pkg-config libbenchmark-dev liburing-dev libhwloc-dev \
 libevent-dev libev-dev libuv1-dev python3-pandas python3-matplotlib jupyter-nbconvert \
-python3-ipykernel python3-scipy"
+python3-ipykernel python3-scipy iproute2"
 FEDORA_PACKAGES="cmake make gcc gcc-c++ pkgconf-pkg-config google-benchmark-devel liburing-devel \
 hwloc-devel libevent-devel libev-devel libuv-devel python3-pandas python3-matplotlib \
-python3-nbconvert python3-ipykernel python3-scipy"
+python3-nbconvert python3-ipykernel python3-scipy iproute"
 # clang's -fsanitize=fuzzer links libFuzzer from libclang-rt-14-dev (libfuzzer-14-dev, the
 # standalone library for other compilers, is not needed).
 FUZZ_DEB_PACKAGES="clang-14 libclang-rt-14-dev python3-hypothesis"
