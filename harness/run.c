@@ -418,6 +418,8 @@ static int commit_files(struct run_state *st, const char *path, const char *json
     char json_tmp[PATH_MAX + 16];
     snprintf(json_tmp, sizeof json_tmp, "%s.tmp", json_path);
     *json_written = shim_write_json(json_tmp, 1) == 0 && rename(json_tmp, json_path) == 0;
+    if (!*json_written)
+        unlink(json_tmp); /* a full disk cut it short: no half-written file stays behind */
     stop_point(STOP_COMMIT);
     signals_yield_to_interrupt();
     int commit_rc = csv_commit(&st->csv);
