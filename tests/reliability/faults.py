@@ -455,7 +455,8 @@ FAULTS = {
     "emfile": (emfile, "exit 0; a limit row at the fd limit; cases below it measured"),
     "enomem": (enomem, "exit 0; a limit row naming RLIMIT_AS; cases below it measured"),
     "eagain": (eagain, "exit 3 when no thread can start; a limit row in a thread sweep"),
-    "disk_full": (disk_full, "exit 3 naming ENOSPC; no file at --out; a partial of whole rows"),
+    "disk_full": (disk_full, "exit 3 naming ENOSPC, no file at --out, a partial of whole "
+                  "rows; full only for the JSON at the end: exit 0, no half-written JSON"),
     "outdir_gone": (outdir_gone, "exit 3 naming the missing directory; nothing recreated"),
     "helper_killed": (helper_killed, "an error row for that case; later cases run; exit 1"),
     "seccomp_eperm": (lambda t: seccomp(t, "eperm"), "exit 0; io_uring skipped with the reason"),
