@@ -121,6 +121,9 @@ void bench_limit(struct bench_state *st, double reached, const char *fmt, ...)
 /* One row of a derived case (status `derived`, stat `median`: derived from medians). */
 void bench_derived_row(struct bench_derived *out, const char *metric, double value,
                        const char *unit, const char *note);
+/* The same with another stat: `se`, the standard error of the row of the same metric. */
+void bench_derived_stat(struct bench_derived *out, const char *metric, const char *stat,
+                        double value, const char *unit, const char *note);
 /* Pause / resume the clock of BENCH_TIME_REAL cases (manual cases simply do not count). */
 void bench_pause(struct bench_state *st);
 void bench_resume(struct bench_state *st);

@@ -18,7 +18,7 @@ const char *const csv_columns[] = {
     "run_id",  "timestamp",   "host",        "kernel",      "cpu_model", "workload",
     "poller",  "variant",     "placement",   "fds",         "active",    "writes",
     "position", "timeout",    "transport",   "units",       "stack_bytes", "stack_alloc",
-    "touch_bytes", "metric",  "stat",        "value",       "unit",      "repetitions",
+    "touch_bytes", "fdtable", "mode", "metric",  "stat",        "value",       "unit",      "repetitions",
     "iterations", "status",   "note",
 };
 const int csv_ncolumns = sizeof csv_columns / sizeof csv_columns[0];

@@ -74,7 +74,8 @@ static void print_help(void)
     printf("\n\nParameters (CSV columns):\n");
     static const char *const keys[] = {"variant", "placement", "fds", "active", "writes",
                                        "position", "timeout", "transport", "units",
-                                       "stack_bytes", "stack_alloc", "touch_bytes", NULL};
+                                       "stack_bytes", "stack_alloc", "touch_bytes", "fdtable",
+                                       "mode", NULL};
     for (int i = 0; keys[i]; i++) {
         const struct param_def *d = param_find(keys[i]);
         printf("  %-12s %s", d->key, d->help);

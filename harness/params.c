@@ -15,6 +15,7 @@ static const char *const col_names[COL_COUNT] = {
     [COL_WRITES] = "writes",       [COL_POSITION] = "position",   [COL_TIMEOUT] = "timeout",
     [COL_TRANSPORT] = "transport", [COL_UNITS] = "units",         [COL_STACK_BYTES] = "stack_bytes",
     [COL_STACK_ALLOC] = "stack_alloc", [COL_TOUCH_BYTES] = "touch_bytes",
+    [COL_FDTABLE] = "fdtable",     [COL_MODE] = "mode",
 };
 
 static const char *const placements[] = {"same-pu",  "smt-sibling", "same-l3", "cross-l3",
@@ -23,6 +24,8 @@ static const char *const positions[] = {"spread", "first", "last", NULL};
 static const char *const timeouts[] = {"blocking", "zero", NULL};
 static const char *const transports[] = {"unix", "tcp", NULL};
 static const char *const stack_allocs[] = {"pthread", "guard", "pool", NULL};
+static const char *const fdtables[] = {"private", "shared", NULL};
+static const char *const modes[] = {"wave", "cycle", NULL};
 
 #define GIB (1024LL * 1024 * 1024)
 static const struct param_def defs[] = {
@@ -38,6 +41,10 @@ static const struct param_def defs[] = {
     {"stack_bytes", PARAM_SIZE, 4096, GIB, NULL, "stack size per unit"},
     {"stack_alloc", PARAM_CHOICE, 0, 0, stack_allocs, "how stacks are allocated"},
     {"touch_bytes", PARAM_SIZE, 0, GIB, NULL, "stack bytes written per unit"},
+    {"fdtable", PARAM_CHOICE, 0, 0, fdtables, "the measuring thread's fd table: its own, or shared "
+     "with an idle thread"},
+    {"mode", PARAM_CHOICE, 0, 0, modes, "what one op is: a wait on fds written before it, or a "
+     "write, wait and read in one op"},
 };
 
 const char *param_col_name(enum param_col col) { return col_names[col]; }

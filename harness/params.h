@@ -31,6 +31,8 @@ enum param_col {
     COL_STACK_BYTES,
     COL_STACK_ALLOC,
     COL_TOUCH_BYTES,
+    COL_FDTABLE,
+    COL_MODE,
     COL_COUNT
 };
 

@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,9 +114,51 @@ static const struct run_config *g_run;
 static char g_json_partial[PATH_MAX];
 static volatile int g_cases_done;
 
+/* The signal thread leaves the fd table it shares with the measuring thread: while two threads
+ * share a table, every fdget() in the kernel takes the slow path (an atomic get and put per
+ * fd), which taxes each per-fd cost a case measures (select and poll pay it per watched fd).
+ * Its private copy keeps only what it needs on interruption: stdio and the CSV's fd (for
+ * fsync; the rename is by path). Every fd the run opens later is the measuring thread's
+ * alone, and none is held open by the copy after the measuring thread closes it. */
+struct signal_start {
+    sigset_t *set;
+    int keep_fd;
+    sem_t ready;
+    int detach_err; /* 0, or the errno of unshare() */
+};
+
+static void close_fds_from(unsigned lo, unsigned hi)
+{
+    if (lo > hi)
+        return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lo, hi, 0) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = lo; fd <= (long)hi && fd < max; fd++)
+        close((int)fd);
+}
+
+static int detach_fd_table(int keep_fd)
+{
+    if (unshare(CLONE_FILES) < 0)
+        return errno;
+    if (keep_fd > STDERR_FILENO) {
+        close_fds_from(STDERR_FILENO + 1, (unsigned)keep_fd - 1);
+        close_fds_from((unsigned)keep_fd + 1, ~0U);
+    } else {
+        close_fds_from(STDERR_FILENO + 1, ~0U);
+    }
+    return 0;
+}
+
 static void *signal_thread(void *arg)
 {
-    sigset_t *set = arg;
+    struct signal_start *start = arg;
+    sigset_t *set = start->set;
+    start->detach_err = detach_fd_table(start->keep_fd);
+    sem_post(&start->ready); /* start is the starter's: not touched after this */
     int sig = 0;
     sigwait(set, &sig);
     if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
@@ -143,11 +188,17 @@ struct bench_derived {
     int rows;
 };
 
+void bench_derived_stat(struct bench_derived *out, const char *metric, const char *stat,
+                        double value, const char *unit, const char *note)
+{
+    csv_row(out->csv, &out->c->id, metric, stat, value, unit, 0, 0, "derived", note);
+    out->rows++;
+}
+
 void bench_derived_row(struct bench_derived *out, const char *metric, double value,
                        const char *unit, const char *note)
 {
-    csv_row(out->csv, &out->c->id, metric, "median", value, unit, 0, 0, "derived", note);
-    out->rows++;
+    bench_derived_stat(out, metric, "median", value, unit, note);
 }
 
 static const char *ends_with_p99(const char *metric)
@@ -298,7 +349,18 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     g_csv = &csv;
     g_run = rc;
     pthread_t sigthread;
-    int sig_rc = pthread_create(&sigthread, NULL, signal_thread, &sigs);
+    struct signal_start start = {.set = &sigs, .keep_fd = csv.fd};
+    sem_init(&start.ready, 0, 0);
+    int sig_rc = pthread_create(&sigthread, NULL, signal_thread, &start);
+    if (sig_rc == 0) {
+        while (sem_wait(&start.ready) < 0 && errno == EINTR)
+            ;
+        if (start.detach_err)
+            fprintf(stderr, "muxbench: warning: the signal thread could not leave the shared fd "
+                    "table (unshare: %s): cases that need a private one are skipped\n",
+                    strerror(start.detach_err));
+    }
+    sem_destroy(&start.ready);
     if (sig_rc) {
         fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s\n",
                 strerror(sig_rc));

@@ -10,7 +10,7 @@ tests (tests/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
+    "stack_bytes", "stack_alloc", "touch_bytes", "fdtable", "mode", "metric", "stat", "value", "unit",
     "repetitions", "iterations", "status", "note",
 )
 
@@ -28,9 +28,9 @@ NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_byt
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes")
+                "touch_bytes", "fdtable", "mode")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
+STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99", "se")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
