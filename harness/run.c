@@ -201,12 +201,6 @@ void bench_derived_row(struct bench_derived *out, const char *metric, double val
     bench_derived_stat(out, metric, "median", value, unit, note);
 }
 
-static const char *ends_with_p99(const char *metric)
-{
-    size_t n = strlen(metric);
-    return (n > 4 && strcmp(metric + n - 4, "@p99") == 0) ? metric + n - 4 : NULL;
-}
-
 /* Writes the statistic rows of one finished case; returns the primary metric's stats. */
 static void write_case_rows(struct csv_out *o, const struct bench_case *c,
                             const struct case_result *res, struct stats *primary,
@@ -242,14 +236,6 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
                         vals[n++] = res->reps[r2].values[k2].value;
             struct stats s;
             stats_compute(vals, n, &s);
-            const char *p99 = ends_with_p99(rv->metric);
-            if (p99) {
-                char base[48];
-                snprintf(base, sizeof base, "%.*s", (int)(p99 - rv->metric), rv->metric);
-                csv_row(o, &c->id, base, "p99", s.median, rv->unit, n, (uint64_t)it.median, "ok",
-                        c->note);
-                continue;
-            }
             static const char *const names[] = {"median", "mean", "min", "max", "stddev", "cv"};
             const double v[] = {s.median, s.mean, s.min, s.max, s.stddev, s.cv};
             for (int i = 0; i < 6; i++)
@@ -266,6 +252,17 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
     }
     free(vals);
     free(iters);
+    /* Percentiles of the per-op samples, pooled over the repetitions: `repetitions` says how
+     * many were pooled, `iterations` how many samples (docs/csv.md). */
+    if (res->nsamples > 0 && *primary_metric) {
+        static const char *const names[] = {"p50", "p99"};
+        static const double q[] = {0.5, 0.99};
+        for (int i = 0; i < 2; i++) {
+            double v = stats_percentile(res->samples, res->nsamples, q[i]);
+            csv_row(o, &c->id, *primary_metric, names[i], v, *primary_unit, res->sample_reps,
+                    (uint64_t)res->nsamples, "ok", c->note);
+        }
+    }
 }
 
 static void default_out_path(const struct run_config *rc, const struct env *e, char *out,
@@ -470,7 +467,12 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             if (metric) {
                 c->result = (struct bench_result){
                     .ran = 1, .median = s.median, .mean = s.mean, .min = s.min, .max = s.max,
-                    .stddev = s.stddev, .cv = s.cv, .repetitions = s.n};
+                    .stddev = s.stddev, .cv = s.cv, .repetitions = s.n, .p50 = NAN, .p99 = NAN};
+                if (res.nsamples > 0) { /* sorted by write_case_rows */
+                    c->result.p50 = stats_percentile(res.samples, res.nsamples, 0.5);
+                    c->result.p99 = stats_percentile(res.samples, res.nsamples, 0.99);
+                    c->result.samples = res.nsamples;
+                }
             }
             if (metric) {
                 snprintf(tail, sizeof tail, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric,

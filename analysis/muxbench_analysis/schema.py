@@ -30,7 +30,7 @@ CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
                 "touch_bytes", "fdtable", "mode")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99", "se")
+STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p99", "se")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
@@ -40,6 +40,12 @@ METRICS = {
         "wait_ns": "ns", "event_ns": "ns", "add_ns": "ns", "del_ns": "ns",
         "idle_wait_ns": "ns", "events_per_wait": "count",
         "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
+        "wait_fit_points": "count", "wait_exponent": "ratio",
+        "cycle_ns": "ns", "cycle_ns_per_fd": "ns", "cycle_ns_fixed": "ns",
+        "cycle_fit_r2": "ratio", "cycle_fit_points": "count", "cycle_exponent": "ratio",
+        "rearm_ns": "ns", "bracket_ns": "ns", "wait_sleeps": "count",
+        "fdtable_sharers": "count", "bare_poll_ns": "ns", "wait_vs_bare_poll": "ratio",
+        "per_fd_scan_ns": "ns", "per_fd_wqueue_ns": "ns", "per_fd_fdtable_tax_ns": "ns",
         "units_reached": "count",
     },
     "ctxswitch": {"switch_ns": "ns", "switches_counted_ratio": "ratio",
@@ -71,7 +77,7 @@ ENV_ITEMS = (
 )
 
 # Pollers that are peers: an event library layered over a native backend.
-PEER_PREFIXES = ("libevent", "libev", "libuv")
+PEER_PREFIXES = ("libevent", "libev", "libuv", "null")
 
 
 def is_peer(poller):
