@@ -91,13 +91,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fanin_pool.h"
-#include "placement.h"
-#include "stats.h"
-#include "workload.h"
+#include "workloads/support/fanin_pool.h"
+#include "harness/placement.h"
+#include "harness/stats.h"
+#include "harness/planner.h"
 
-#define EXIT_USAGE 2
-#define EXIT_LIMIT 3
 #define LOST_NS 1000000000LL     /* a wave incomplete this long after its writes lost events */
 
 /* Tests only: tests/CMakeLists.txt builds a copy of fanin with FANIN_SABOTAGE_TIMING, in which a
@@ -1085,7 +1083,7 @@ static int limit_message(char *msg, size_t len, const char *what, long long want
              what, want, hard, POOL_FD_RESERVE, hard - POOL_FD_RESERVE,
              raisable ? "this process may raise it (it has CAP_SYS_RESOURCE)"
                       : "here this user cannot raise it (setrlimit: Operation not permitted)");
-    return EXIT_LIMIT;
+    return MUX_EXIT_ENV;
 }
 
 #define ID_COLS 9
@@ -1208,7 +1206,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
             if (active > param_number(user_fds->values[i])) {
                 snprintf(msg, len, "active=%lld is larger than fds=%s: a round cannot make more "
                          "fds ready than are registered", active, user_fds->values[i]);
-                return EXIT_USAGE;
+                return MUX_EXIT_USAGE;
             }
         if (active > max_n)
             return limit_message(msg, len, "active", active);
@@ -1216,7 +1214,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
             if (strcmp(wr.values[k], "auto") != 0 && param_number(wr.values[k]) < active) {
                 snprintf(msg, len, "writes=%s is smaller than active=%lld: a round must write "
                          "to every active fd at least once", wr.values[k], active);
-                return EXIT_USAGE;
+                return MUX_EXIT_USAGE;
             }
     }
     /* Every combination of the other parameters is one sweep over fds (transport outermost,
@@ -1234,7 +1232,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
         free(parts);
         free(part_ids);
         snprintf(msg, len, "out of memory while planning fanin");
-        return 1;
+        return MUX_EXIT_FAIL;
     }
     for (int combo = 0; rc == 0 && combo < total; combo++) {
         const char *v[NDIMS];
@@ -1300,7 +1298,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
     free(part_ids);
     if (rc)
         snprintf(msg, len, "out of memory while planning fanin");
-    return rc;
+    return rc ? MUX_EXIT_FAIL : MUX_EXIT_OK;
 }
 
 static void fanin_finish(void) { pool_destroy(); }
