@@ -17,13 +17,21 @@
  *              each event: checked, read(), re-armed if oneshot      untimed
  *              another wait while the wave is incomplete             another op
  *
+ * With mode=cycle (the op of libevent's test/bench.c and of `perf bench epoll wait`), this
+ * thread writes the wave itself (copies of the active fds' peer ends, from the helper), waits
+ * until it is delivered and reads it: one cycle_ns op = the A writes, the waits, the A reads
+ * and the re-arms, so muxbench's figures can be set beside theirs.
+ *
  * Metrics (docs/csv.md):
  *   wait_ns          one wait call: the primary metric (a Google Benchmark iteration is one
- *                    wait), with a p99 over per-wait samples. Every byte is written before the
- *                    wait starts: a wait measures the backend finding and returning the ready
- *                    fds among the N it watches, not a sleep or a wakeup.
+ *                    wait; cycle_ns with mode=cycle), with a p50 and a p99 of the per-wait
+ *                    samples pooled over the repetitions (their count in the row). Every byte is
+ *                    written before the wait starts: a wait measures the backend finding and
+ *                    returning the ready fds among the N it watches, not a sleep or a wakeup.
  *   event_ns         the same waits' time divided by the events they returned.
  *   events_per_wait  events a wait returned (A when a backend hands over a whole wave at once).
+ *   rearm_ns         oneshot variants: one re-arm (mod()) after an event, timed alone; the
+ *                    wait_ns of a oneshot backend leaves it out, a real loop pays it per event.
  *   idle_wait_ns     one zero-timeout wait over the N registered fds with none ready: K waits
  *                    timed as one region, divided by K.
  *   add_ns, del_ns   registering / removing one fd, on a fresh poller of the same backend (so
@@ -32,12 +40,31 @@
  *                    libraries that defer the system call to their next loop run, libev and
  *                    libuv, pay it there; for the others it is the first wait's cold start),
  *                    divided by N.
- *   fit (derived)    per sweep, least squares of median wait_ns against fds: wait_ns_per_fd
- *                    (the slope: the answer to C1), wait_ns_fixed and wait_fit_r2.
- * One clock read brackets each timed region (~35 ns here: the harness workload's
- * clock_read_ns); add, del and idle waits are timed in batches so the clock does not dominate.
- * A wait is timed alone, for its p99, so each wait_ns carries one clock read: a few percent of
- * the cheapest wait (io_uring and epoll, ~0.6-0.8 us here); compare it with clock_read_ns.
+ *   bracket_ns       an empty timing bracket (two clock reads), median of 1,001: what each
+ *                    wait_ns sample carries besides the wait.
+ *   wait_sleeps      voluntary context switches (getrusage RUSAGE_THREAD, read outside the
+ *                    bracket) during the repetition's timed waits: a wait must not sleep, so
+ *                    anything but 0 says the figure includes a sleep.
+ *   fdtable_sharers  other threads sharing this thread's fd table (kcmp): 0 or 1, as fdtable.
+ *   bare_poll_ns     the reference: poll() called directly over the same N fds with a wave
+ *                    written, K calls each bracketed as a wait is, mean; wait_vs_bare_poll is
+ *                    the repetition's mean wait_ns over it (the poll backend's own overhead).
+ *   fit (derived)    per sweep, over the points' p50: wait_ns_per_fd and wait_ns_fixed by least
+ *                    squares weighted by 1/wait^2 (each point counts by its relative error, so
+ *                    the top two or three do not decide the line), each with its standard
+ *                    error (stat `se`), wait_fit_r2, wait_fit_points, and wait_exponent (se):
+ *                    the log-log slope over the top two decades of fds, the order of growth
+ *                    (1 for O(n), 0 for O(1)). No fit from fewer than 3 points or under a 10x
+ *                    span of fds.
+ *   parts (derived)  per configuration, C1's decomposition of the per-fd cost, each a difference
+ *                    of fitted slopes with its se: per_fd_scan_ns (timeout=zero, fdtable=
+ *                    private), per_fd_wqueue_ns (blocking minus zero: the wait-queue entry a
+ *                    blocking poll or select registers on every fd it scans before the ready
+ *                    one, __pollwait), per_fd_fdtable_tax_ns (shared minus private, zero).
+ * One clock read brackets each timed region (bracket_ns); add, del and idle waits are timed in
+ * batches so the clock does not dominate. A wait is timed alone, for its percentiles, so each
+ * wait_ns carries one bracket: a few percent of the cheapest wait (io_uring and epoll,
+ * ~0.6-0.8 us here), which is why bracket_ns is in every case's rows.
  *
  * Verification: each wave knows the fds it made ready. A wait that returns an fd outside the
  * wave, an fd twice, an fd without MUX_IN or with another fd's data pointer, or a wave whose
@@ -53,7 +80,7 @@
  *  a) Modes: a backend without level mode runs edge-triggered (io_uring, epoll-et) or oneshot
  *     (epoll-oneshot, io_uring-oneshot), re-armed with mod() after each event, untimed: the
  *     oneshot variants' wait_ns and event_ns leave out the re-arm a real loop pays per event
- *     (a mod: one epoll_ctl or io_uring_enter), which add_ns shows the order of.
+ *     (a mod: one epoll_ctl or io_uring_enter): rearm_ns is that re-arm, timed alone.
  *  b) RLIMIT_NOFILE: the soft limit is raised to the hard one; the planner refuses fds above
  *     hard limit - POOL_FD_RESERVE (exit 3, saying what to change) instead of failing halfway
  *     through a sweep; a machine limit met while building the pool or registering (EMFILE,
@@ -75,6 +102,17 @@
  *     cores sharing an L3 (events produced on another core), else what the machine has. With
  *     the helper on another cpu this thread polls for its answer (up to 2 ms) instead of
  *     sleeping, so each wait starts on a cpu that stayed awake, as in a busy event loop.
+ *  h) `fdtable`: while another thread shares this thread's fd table, every fdget() in the
+ *     kernel takes its slow path (an atomic get and put per fd per call), a per-fd tax on
+ *     poll and select that a one-thread event loop does not pay. The run's signal thread
+ *     leaves the table (harness/run.c), so by default (private) this thread is alone in it;
+ *     fdtable=shared starts one idle thread for the case, as a multi-threaded server has.
+ *     setup() checks with kcmp(KCMP_FILES) that the table is what the column says, and skips
+ *     the case when it is not (a sanitizer's own thread shares it, for instance).
+ *  i) Follow-up waits (the rest of a wave a backend handed over in parts) have a zero timeout:
+ *     with a finite one the libraries arm and cancel a timer inside the timed wait.
+ *  j) Peers: what the row's note says besides (libuv polls again when its 1,024-entry array
+ *     filled; libev's del makes no system call; libev's add includes our fcntl check).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
