@@ -627,6 +627,19 @@ static int fdtable_prepare(struct bench_case *c, struct fanin_case *fc, char *ms
     return BENCH_OK;
 }
 
+/* Quirk j: what a peer's figures include that native epoll's do not, in the row's note. */
+static void note_peer(struct bench_case *c, const struct fanin_case *fc)
+{
+    const char *name = fc->ops->name, *what = NULL;
+    if (strcmp(name, "libev") == 0)
+        what = "libev: del_ns has no kernel removal (lazy), add_ns includes our fcntl check";
+    else if (strcmp(name, "libuv") == 0 && fc->active >= 1024)
+        what = "libuv: 1,024+ ready fds take several epoll_waits per loop run";
+    size_t used = strlen(c->note);
+    if (what)
+        snprintf(c->note + used, sizeof c->note - used, "; %s", what);
+}
+
 /* ---- the case's callbacks ----------------------------------------------------------------- */
 
 static void drain(const struct fanin_case *fc)
@@ -753,6 +766,7 @@ static int fanin_setup(struct bench_case *c, char *msg, size_t len)
         release(fc);
         return rc;
     }
+    note_peer(c, fc);
     drain(fc); /* bytes a failed case may have left */
     struct poller_cfg cfg = {.expected_fds = max_fd + 1};
     if ((rc = poller_create(fc->ops, &fc->p, &cfg)) < 0) {
