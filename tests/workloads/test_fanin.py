@@ -171,6 +171,10 @@ def quick_fit():
             check(FANIN_METRICS <= got, f"{poller} fds={n}: metrics {sorted(got)}")
             p99 = [r for r in mine if r["fds"] == str(n) and r["stat"] == "p99"]
             check(len(p99) == 1 and p99[0]["metric"] == "wait_ns", f"{poller} fds={n}: p99 row")
+            pooled = [r for r in mine if r["fds"] == str(n) and r["stat"] in ("p50", "p99")]
+            check(all(int(r["iterations"]) >= int(r["repetitions"]) * 10 for r in pooled),
+                  f"{poller} fds={n}: the percentiles pool every repetition's samples: "
+                  f"{[(r['repetitions'], r['iterations']) for r in pooled]}")
             epw = [float(r["value"]) for r in mine if r["fds"] == str(n)
                    and r["metric"] == "events_per_wait" and r["stat"] == "median"]
             check(epw == [1.0], f"{poller} fds={n}: events_per_wait {epw} (active=1)")
@@ -193,15 +197,15 @@ def quick_fit():
                   f"{poller}: the fit says what it fitted: {note}")
         check("3 points" in fit[("wait_exponent", "median")]["note"],
               f"{poller}: the exponent is fitted over the top two decades (100..10000)")
-        # The derived fit, recomputed here from the CSV's own medians.
+        # The derived fit, recomputed here from the CSV's own p50 rows (pooled samples).
         med = sorted((int(r["fds"]), float(r["value"])) for r in mine
-                     if r["fds"] and r["metric"] == "wait_ns" and r["stat"] == "median")
+                     if r["fds"] and r["metric"] == "wait_ns" and r["stat"] == "p50")
         want = weighted_fit([x for x, _ in med], [y for _, y in med])
         for m, k in (("wait_ns_per_fd", "slope"), ("wait_ns_fixed", "intercept"),
                      ("wait_fit_r2", "r2")):
             got = float(fit[(m, "median")]["value"])
             check(abs(got - want[k]) <= 1e-6 * max(1.0, abs(want[k])),
-                  f"{poller} {timeout}: {m} {got} is not the fit of the medians {want[k]}")
+                  f"{poller} {timeout}: {m} {got} is not the fit of the p50s {want[k]}")
         top = [(x, y) for x, y in med if x * 100 >= med[-1][0]]
         expo = weighted_fit([math.log(x) for x, _ in top], [math.log(y) for _, y in top],
                             weighted=False)
