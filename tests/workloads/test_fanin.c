@@ -11,6 +11,15 @@
  *   spurious_fd_fails       one that reports a registered fd nothing was written to fails it
  *   wrong_data_fails        one that hands back another fd's data pointer fails it
  *   missing_in_fails        one that reports an fd without MUX_IN fails it
+ *   fdtable_private         setup with fdtable=private: no other thread shares this thread's fd
+ *                           table (kcmp, counted here independently of fanin's own check)
+ *   fdtable_shared          fdtable=shared: exactly one thread (fanin's idle one) shares it
+ *                           during the case, and teardown ends it (threads as before)
+ *   fdtable_refuses_a_lie   fdtable=private while a thread of ours shares the table: the case
+ *                           is skipped with the reason, never measured under a wrong label
+ *   signal_thread_detached  after a whole run (run_execute), the harness's signal thread does
+ *                           not share this thread's fd table and holds at most stdio and the
+ *                           CSV's fd in its own, so it keeps nothing of the run open
  *   known_cost_recovered    a backend of known cost (epoll whose wait first spins KNOWN_NS per
  *                           registered fd): the fitted wait_ns_per_fd is KNOWN_NS within 5%, and
  *                           the p50 of wait_ns at the largest fds is KNOWN_NS * fds within 5%
@@ -22,8 +31,12 @@
  *   test_fanin <test>       exit 0 pass, 1 fail, 77 skip
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <math.h>
 #include <stdint.h>
 #include <signal.h>
@@ -247,6 +260,136 @@ static void t_wrong_data_fails(void) { check_error_row(WRONG_DATA, "another fd's
 
 static void t_missing_in_fails(void) { check_error_row(NO_IN, "without MUX_IN"); }
 
+/* ---- the fd table ------------------------------------------------------------------------- */
+
+/* Other tasks of this process whose fd table is this thread's (kcmp KCMP_FILES). */
+static int sharing_tasks(void)
+{
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid > 0 && tid != self && syscall(SYS_kcmp, self, tid, KCMP_FILES, 0, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Plans fanin on epoll with `table` and runs the first case's setup; *c gets it. */
+static int setup_first(struct plan *plan, const char *table, struct bench_case **out, char *msg,
+                       size_t len)
+{
+    struct run_opts o = {.quick = 1};
+    char set[64];
+    snprintf(set, sizeof set, "fdtable=%s", table);
+    const char *const sets[] = {"fds=64", "timeout=zero", set, NULL};
+    for (int i = 0; sets[i]; i++)
+        if (param_parse_set(&o.set, sets[i], msg, len) < 0)
+            return -1;
+    if (fanin_workload.plan(plan, &o, &fanin_workload, poller_find("epoll"), msg, len) != 0)
+        return -1;
+    *out = plan->cases[0];
+    return (*out)->setup(*out, msg, len);
+}
+
+static void t_fdtable_private(void)
+{
+    struct plan plan = {0};
+    struct bench_case *c = NULL;
+    char msg[512] = "";
+    if (sharing_tasks() != 0)
+        t_skip("another thread already shares this test's fd table (a sanitizer's?)");
+    CHECK_EQ(setup_first(&plan, "private", &c, msg, sizeof msg), BENCH_OK);
+    CHECK_EQ(sharing_tasks(), 0);
+    CHECK(strstr(c->note, "fd table private"));
+    c->teardown(c);
+    plan_free(&plan);
+    fanin_workload.finish();
+}
+
+static void t_fdtable_shared(void)
+{
+    struct plan plan = {0};
+    struct bench_case *c = NULL;
+    char msg[512] = "";
+    if (sharing_tasks() != 0)
+        t_skip("another thread already shares this test's fd table (a sanitizer's?)");
+    int threads0 = t_count_threads();
+    CHECK_EQ(setup_first(&plan, "shared", &c, msg, sizeof msg), BENCH_OK);
+    CHECK_EQ(sharing_tasks(), 1);
+    CHECK_EQ(t_count_threads(), threads0 + 1);
+    CHECK(strstr(c->note, "shared with one idle thread"));
+    c->teardown(c);
+    CHECK_EQ(sharing_tasks(), 0);
+    CHECK_EQ(t_count_threads(), threads0);
+    plan_free(&plan);
+    fanin_workload.finish();
+}
+
+static void *block_until_released(void *arg)
+{
+    pthread_mutex_t *m = arg;
+    pthread_mutex_lock(m);
+    pthread_mutex_unlock(m);
+    return NULL;
+}
+
+static void t_fdtable_refuses_a_lie(void)
+{
+    static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+    pthread_t t;
+    pthread_mutex_lock(&hold);
+    CHECK_EQ(pthread_create(&t, NULL, block_until_released, &hold), 0);
+    struct plan plan = {0};
+    struct bench_case *c = NULL;
+    char msg[512] = "";
+    int rc = setup_first(&plan, "private", &c, msg, sizeof msg);
+    pthread_mutex_unlock(&hold);
+    pthread_join(t, NULL);
+    plan_free(&plan);
+    fanin_workload.finish();
+    CHECK_EQ(rc, BENCH_SKIP);
+    CHECK(strstr(msg, "fdtable=private") && strstr(msg, "share"));
+    CHECK(no_children());
+}
+
+static void t_signal_thread_detached(void)
+{
+    static char csv[1 << 20];
+    int status = run_broken(-1, csv, sizeof csv); /* -1: no fault, a plain run */
+    CHECK_EQ(status, MUX_EXIT_OK);
+    CHECK(strstr(csv, ",fdtable_sharers,median,0,"));
+    CHECK_EQ(sharing_tasks(), 0); /* the signal thread lives on, in its own table */
+    DIR *d = opendir("/proc/self/task");
+    CHECK(d);
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    int others = 0, worst = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == self)
+            continue;
+        others++;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d/fd", (int)tid);
+        DIR *f = opendir(path);
+        int n = 0; /* (this opendir's fd is in our table, not in the one listed) */
+        for (struct dirent *x; f && (x = readdir(f)) != NULL;)
+            n += x->d_name[0] != '.';
+        if (f)
+            closedir(f);
+        worst = n > worst ? n : worst;
+    }
+    closedir(d);
+    CHECK(others >= 1);  /* the signal thread */
+    CHECK(worst <= 4);   /* stdio and the CSV's fd, nothing of the run */
+}
+
 /* ---- a backend of known cost -------------------------------------------------------------- */
 
 #define KNOWN_NS 100 /* spun per registered fd inside each wait */
@@ -387,6 +530,10 @@ static const struct t_test tests[] = {
     {"spurious_fd_fails", t_spurious_fd_fails},
     {"wrong_data_fails", t_wrong_data_fails},
     {"missing_in_fails", t_missing_in_fails},
+    {"fdtable_private", t_fdtable_private},
+    {"fdtable_shared", t_fdtable_shared},
+    {"fdtable_refuses_a_lie", t_fdtable_refuses_a_lie},
+    {"signal_thread_detached", t_signal_thread_detached},
     {"known_cost_recovered", t_known_cost_recovered},
 };
 
