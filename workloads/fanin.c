@@ -112,7 +112,10 @@
  *  i) Follow-up waits (the rest of a wave a backend handed over in parts) have a zero timeout:
  *     with a finite one the libraries arm and cancel a timer inside the timed wait.
  *  j) Peers: what the row's note says besides (libuv polls again when its 1,024-entry array
- *     filled; libev's del makes no system call; libev's add includes our fcntl check).
+ *     filled; libev's del makes no system call; libev's add includes our fcntl check). io_uring
+ *     on a kernel without DEFER_TASKRUN (before 6.1) posts completions on the way back from
+ *     any system call, here the untimed read: every such row's note says its wait is a ring
+ *     read.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -627,7 +630,8 @@ static int fdtable_prepare(struct bench_case *c, struct fanin_case *fc, char *ms
     return BENCH_OK;
 }
 
-/* Quirk j: what a peer's figures include that native epoll's do not, in the row's note. */
+/* Quirk j: what a peer's figures include that native epoll's do not, and what an io_uring
+ * wait leaves out on a kernel without DEFER_TASKRUN, in the row's note. */
 static void note_peer(struct bench_case *c, const struct fanin_case *fc)
 {
     const char *name = fc->ops->name, *what = NULL;
@@ -635,6 +639,9 @@ static void note_peer(struct bench_case *c, const struct fanin_case *fc)
         what = "libev: del_ns has no kernel removal (lazy), add_ns includes our fcntl check";
     else if (strcmp(name, "libuv") == 0 && fc->active >= 1024)
         what = "libuv: 1,024+ ready fds take several epoll_waits per loop run";
+    else if (strncmp(name, "io_uring", 8) == 0 && strstr(poller_uring_setup_flags(), "no DEFER"))
+        what = "io_uring without DEFER_TASKRUN: completions are posted in the untimed read, "
+               "the timed wait reads the ring";
     size_t used = strlen(c->note);
     if (what)
         snprintf(c->note + used, sizeof c->note - used, "; %s", what);
