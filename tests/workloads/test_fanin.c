@@ -20,6 +20,9 @@
  *   signal_thread_detached  after a whole run (run_execute), the harness's signal thread does
  *                           not share this thread's fd table and holds at most stdio and the
  *                           CSV's fd in its own, so it keeps nothing of the run open
+ *   cycle_mode_delivers     mode=cycle (this thread writes, waits and reads): setup's calibration
+ *                           runs whole waves through it on epoll-oneshot (re-armed) and on
+ *                           poll, every event checked; the peer ends it took are closed again
  *   known_cost_recovered    a backend of known cost (epoll whose wait first spins KNOWN_NS per
  *                           registered fd): the fitted wait_ns_per_fd is KNOWN_NS within 5%, and
  *                           the p50 of wait_ns at the largest fds is KNOWN_NS * fds within 5%
@@ -390,6 +393,19 @@ static void t_signal_thread_detached(void)
     CHECK(worst <= 4);   /* stdio and the CSV's fd, nothing of the run */
 }
 
+static void t_cycle_mode_delivers(void)
+{
+    const char *const sets[] = {"fds=16,200", "active=4", "mode=cycle", "timeout=zero",
+                                "fdtable=private", NULL};
+    CHECK_EQ(run_setups(poller_find("epoll-oneshot"), sets), 0); /* warm-up: pool, helper */
+    int fds0 = t_count_fds();
+    CHECK_EQ(run_setups(poller_find("epoll-oneshot"), sets), 0);
+    CHECK_EQ(run_setups(poller_find("poll"), sets), 0);
+    CHECK_EQ(t_count_fds(), fds0); /* the writers (peer ends) were closed with each case */
+    fanin_workload.finish();
+    CHECK(no_children());
+}
+
 /* ---- a backend of known cost -------------------------------------------------------------- */
 
 #define KNOWN_NS 100 /* spun per registered fd inside each wait */
@@ -534,6 +550,7 @@ static const struct t_test tests[] = {
     {"fdtable_shared", t_fdtable_shared},
     {"fdtable_refuses_a_lie", t_fdtable_refuses_a_lie},
     {"signal_thread_detached", t_signal_thread_detached},
+    {"cycle_mode_delivers", t_cycle_mode_delivers},
     {"known_cost_recovered", t_known_cost_recovered},
 };
 
