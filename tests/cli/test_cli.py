@@ -190,8 +190,8 @@ def validate_csv(path, expect_complete=True):
                 float(r["value"] or "nan")
             if r["status"] == "ok":
                 check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
-            else:  # derived from other rows' medians (a fit): the note says from what
-                check(r["stat"] == "median" and r["note"] != "", f"{where}: derived row")
+            else:  # derived from other rows (a fit, and its standard errors): the note says
+                check(r["stat"] in ("median", "se") and r["note"] != "", f"{where}: derived row")
         elif r["status"] in ("skipped", "error"):
             check(r["note"] != "", f"{where}: a {r['status']} row without a reason")
         elif r["status"] == "limit":
