@@ -908,6 +908,12 @@ static void fanin_run_end(struct bench_case *c, struct bench_state *st)
     if (fc->rearms)
         bench_counter(st, "rearm_ns", fc->rearm_ns / (double)fc->rearms, "ns");
     bench_counter(st, "wait_sleeps", (double)fc->sleeps, "count");
+    if (fc->sleeps && !strstr(c->note, "slept")) { /* flagged in every row of the case */
+        size_t used = strlen(c->note);
+        snprintf(c->note + used, sizeof c->note - used, "; FLAG: timed waits slept (%llu "
+                 "voluntary switches in a repetition): the figure includes a sleep",
+                 (unsigned long long)fc->sleeps);
+    }
     bench_counter(st, "bracket_ns", bracket_ns(), "ns");
     int sharers = fdtable_sharers();
     bench_counter(st, "fdtable_sharers", sharers < 0 ? NAN : sharers, "count");
