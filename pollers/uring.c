@@ -140,6 +140,7 @@ struct uring_poller {
     uint32_t call; /* the wait call, for fd_slot.mark: an fd already in out[] this call */
     int lost;      /* -EBADR seen while flushing the overflow list, for the next wait (quirk c) */
     int deferred;  /* IORING_SETUP_DEFER_TASKRUN in effect (quirk k) */
+    long overflows; /* reaps that found the kernel's CQ overflow list in use (quirk c) */
 };
 
 static inline uint64_t ud_make(int fd, uint32_t gen)
@@ -566,6 +567,7 @@ static int reap(struct uring_poller *p, struct mux_event *out, int max, int n)
 {
     struct io_uring_cqe *cqe;
     int rc;
+    p->overflows += io_uring_cq_has_overflow(&p->ring) ? 1 : 0;
     while ((rc = io_uring_peek_cqe(&p->ring, &cqe)) == 0) {
         if (!take(p, cqe, out, max, &n))
             return n;
@@ -699,6 +701,17 @@ const struct poller_ops uring_oneshot_ops = {
     .del = uring_del,
     .wait = uring_wait,
 };
+
+long poller_uring_overflows(const struct poller *p)
+{
+#if MUX_HAVE_LIBURING
+    if (p && (p->ops == &uring_ops || p->ops == &uring_oneshot_ops))
+        return ((const struct uring_poller *)p)->overflows;
+#else
+    (void)p;
+#endif
+    return -1;
+}
 
 const char *poller_uring_setup_flags(void)
 {
