@@ -65,8 +65,9 @@ def _sweep_key(row):
 
 def wait_sweep(ds, poller, metric="wait_ns"):
     """The median rows of the poller's longest fds sweep, at one configuration of the other
-    fanin parameters (ties: position spread, blocking timeout, unix transport, fewest active),
-    sorted by fds."""
+    fanin parameters (ties: position spread, zero timeout, unix transport, fewest active),
+    sorted by fds. A zero timeout is preferred: that sweep is the scan alone, the "O(n)" of
+    the seed; the wait-queue registration a blocking call adds is wait_parts' to report."""
     st = ds.stats("fanin", metric, poller=poller)
     st = st[st["median"].notna() & st["fds"].notna()]
     # A wait (not a cycle), with the measuring thread alone in its fd table: the figure a
@@ -84,7 +85,7 @@ def wait_sweep(ds, poller, metric="wait_ns"):
         active, position, timeout, transport, _, _ = key
         rank = (grp["fds"].nunique(),
                 position in ("spread", ""),
-                timeout in ("blocking", ""),
+                timeout in ("zero", ""),  # the scan, the seed's O(n) (fit.wait_parts: the rest)
                 transport in ("unix", ""),
                 -(active if isinstance(active, float) and not math.isnan(active) else 0))
         if best_rank is None or rank > best_rank:
