@@ -52,11 +52,12 @@ def _decomposition(ds, lines):
             bits.append("shared-fd-table tax %s" % _pm(r["tax_ns"], r["tax_ns_se"],
                                                       fmt.ns_fine))
         known = [v for v in (r["scan_ns"], r["wqueue_ns"], r["tax_ns"]) if not isnan(v)]
-        total = sum(v for v in known if v > 0)
         share = ""
-        if len(known) > 1 and total > 0 and r["scan_ns"] > 0:
+        if len(known) > 1 and all(v > 0 for v in known):
             share = "; the seed's O(n) (the traversal: the scan) is %s of it" % fmt.pct(
-                r["scan_ns"] / total)
+                r["scan_ns"] / sum(known))
+        elif len(known) > 1:
+            share = "; a part is not above zero here (noise): no share of it is given"
         out.append("%s per fd at position=%s: %s%s" % (r["poller"], r["position"] or "-",
                                                        ", ".join(bits), share))
     return out
