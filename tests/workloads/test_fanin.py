@@ -353,7 +353,7 @@ def cleanup():
     # A normal run.
     tag = uuid.uuid4().hex
     proc = start(["run", "--workload", "fanin", "--poller", "epoll", "--quick", "--out", out,
-                  "--set", "fds=10,100"], tag)
+                  "--set", "fds=10,100", "--set", "timeout=blocking"], tag)
     seen = set()
     while proc.poll() is None:
         seen.update(helpers(tag))
