@@ -10,7 +10,8 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "fdtable", "mode", "metric", "stat", "value", "unit",
+    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "fdtable", "mode",
+    "metric", "stat", "value", "unit",
     "repetitions", "iterations", "status", "note",
 )
 
@@ -22,15 +23,34 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "value",
-                   "repetitions", "iterations")
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
+                   "value", "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "fdtable", "mode")
+                "touch_bytes", "reg", "loop", "rate", "fdtable", "mode")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p99", "se")
+# One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
+# the repetitions ran (docs/csv.md). The summary statistics above are computed over them.
+REP_PREFIX = "rep"
+
+
+def rep_index(stat):
+    """1 for 'rep1', 12 for 'rep12'; None for anything else ('rep', 'rep0', 'rep01', 'median')."""
+    text = str(stat)
+    digits = text[len(REP_PREFIX):]
+    if not text.startswith(REP_PREFIX) or not digits.isdigit() or not digits.isascii() \
+            or digits[0] == "0":
+        return None
+    return int(digits)
+
+
+def is_stat(stat):
+    """Whether stat is a documented statistic or a repetition's own value."""
+    return stat in STATS or rep_index(stat) is not None
+
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
@@ -65,6 +85,15 @@ METRICS = {
 
 WORKLOADS = tuple(METRICS) + ("env",)
 
+
+def closed_loop(st):
+    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
+    the comparison the claims and the echo plot make. Open-loop rows answer another question
+    (latency at a set rate) and are shown on their own."""
+    if "loop" not in st.columns:
+        return st
+    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
+
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 
 # Environment items (docs/csv.md, "Environment rows"); vuln.<name> is open-ended.
@@ -73,7 +102,7 @@ ENV_ITEMS = (
     "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
     "io_uring_setup_flags", "compiler", "cflags", "build_type", "git_revision", "hwloc_version",
     "topology", "placements", "command_line", "benchmark_version", "clock", "run_complete",
-    "kernel_build", "placement_backend", "sanitize", "muxbench_version",
+    "kernel_build", "placement_backend", "sanitize", "muxbench_version", "microcode",
 )
 
 # Pollers that are peers: an event library layered over a native backend.
