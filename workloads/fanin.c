@@ -1093,7 +1093,7 @@ static const struct param_use params[] = {
     {.key = "writes", .defaults = "auto"},
     {.key = "position", .defaults = "spread"},
     {.key = "timeout", .defaults = "blocking,zero"}, /* C1: the registration is their difference */
-    {.key = "transport", .defaults = "unix"},
+    {.key = "transport", .defaults = "unix", .choices = MUX_CHOICES("unix", "tcp")},
     {.key = "placement", .defaults = "auto"}, /* quirk g */
     {.key = "fdtable", .defaults = "private,shared", .quick = "private"}, /* quirk h */
     {.key = "mode", .defaults = "wave"},
