@@ -23,7 +23,9 @@ struct stats_fit {
     int n;
     double slope, intercept;
     double r2; /* 1 - SS_res / SS_tot; 1 for a perfect fit, also when every y is the same */
-    double slope_se, intercept_se; /* standard errors from the residuals; NAN when n < 3 */
+    /* standard errors from the residuals, sqrt(SS_res / (n - 2) / Sxx) for the slope; NAN when
+     * n < 3 (two points always lie on a line: no error to estimate) */
+    double slope_se, intercept_se;
 };
 /* Ordinary least squares. Returns 0, or -1 when fewer than two distinct x values make a line. */
 int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fit);

@@ -11,8 +11,8 @@ COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
     "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
-    "fdtable", "mode", "metric", "stat", "value", "unit", "repetitions", "iterations", "status",
-    "note",
+    "thp", "fdtable", "mode", "metric", "stat", "value", "unit", "repetitions", "iterations",
+    "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -29,7 +29,7 @@ NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_byt
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "fdtable", "mode")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "fdtable", "mode")
 
 STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p99", "se")
 # One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
@@ -68,15 +68,23 @@ METRICS = {
         "per_fd_scan_ns": "ns", "per_fd_wqueue_ns": "ns", "per_fd_fdtable_tax_ns": "ns",
         "units_reached": "count",
     },
-    "ctxswitch": {"switch_ns": "ns", "switches_counted_ratio": "ratio",
+    "ctxswitch": {"switch_ns": "ns", "wake_ns": "ns", "switches_counted_ratio": "ratio",
+                  "voluntary_per_handoff": "ratio", "involuntary_per_handoff": "ratio",
+                  "syscalls_per_round_trip": "count", "round_trip_p99_ns": "ns",
                   "coro_overhead_ratio": "ratio", "units_reached": "count"},
     "memory": {
         "vsz_per_unit_bytes": "bytes", "rss_per_unit_bytes": "bytes",
         "kernel_per_unit_bytes": "bytes", "kernel_stack_per_unit_bytes": "bytes",
         "page_tables_per_unit_bytes": "bytes", "slab_per_unit_bytes": "bytes",
+        "anon_per_unit_bytes": "bytes",
+        "rss_per_unit_fit_bytes": "bytes", "anon_per_unit_fit_bytes": "bytes",
+        "vsz_per_unit_fit_bytes": "bytes", "kernel_per_unit_fit_bytes": "bytes",
+        "rss_fit_err_bytes": "bytes", "anon_fit_err_bytes": "bytes",
+        "vsz_fit_err_bytes": "bytes", "kernel_fit_err_bytes": "bytes",
         "units_reached": "count",
     },
     "spawn": {"create_ns": "ns", "create_first_use_ns": "ns", "spawn_per_s": "per_s",
+              "churn_overhead_ns": "ns", "timer_slack_ns": "ns",
               "units_reached": "count"},
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
              "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count",
