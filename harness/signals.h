@@ -12,6 +12,11 @@
  *                            its default course. The handler runs on an alternate
  *                            stack, so a stack overflow (a coroutine's guard page) reaches it.
  *   SIGPIPE                  ignored: a closed socket is an error return, not a death.
+ *
+ * The signal thread leaves the fd table it would share with the measuring thread
+ * (unshare(CLONE_FILES), keeping stdio and the CSV's fd) before signals_start returns: a
+ * shared table taxes every per-fd cost the kernel's poll and select pay (docs/methodology.md,
+ * "The fd table").
  */
 #ifndef MUX_SIGNALS_H
 #define MUX_SIGNALS_H

@@ -128,7 +128,7 @@ def main():
     w("## Reproducing")
     w("")
     w("`make reliability FUZZ_SECONDS=60` (as root for the faults that mount a tmpfs or switch "
-      "to user nobody; they skip otherwise) runs all of the above and rewrites this page. "
+      "to an unprivileged uid; they skip otherwise) runs all of the above and rewrites this page. "
       "`ctest -L reliability` runs the short versions; CI runs them and a short fuzzing step "
       "(.ci/run).")
     w("")

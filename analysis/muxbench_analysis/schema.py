@@ -11,7 +11,8 @@ COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
     "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
-    "thp", "metric", "stat", "value", "unit", "repetitions", "iterations", "status", "note",
+    "thp", "fdtable", "mode", "metric", "stat", "value", "unit", "repetitions", "iterations",
+    "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -28,9 +29,9 @@ NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_byt
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "fdtable", "mode")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
+STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p99", "se")
 # One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
 # the repetitions ran (docs/csv.md). The summary statistics above are computed over them.
 REP_PREFIX = "rep"
@@ -59,6 +60,12 @@ METRICS = {
         "wait_ns": "ns", "event_ns": "ns", "add_ns": "ns", "del_ns": "ns",
         "idle_wait_ns": "ns", "events_per_wait": "count",
         "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
+        "wait_fit_points": "count", "wait_exponent": "ratio",
+        "cycle_ns": "ns", "cycle_ns_per_fd": "ns", "cycle_ns_fixed": "ns",
+        "cycle_fit_r2": "ratio", "cycle_fit_points": "count", "cycle_exponent": "ratio",
+        "rearm_ns": "ns", "bracket_ns": "ns", "wait_sleeps": "count",
+        "fdtable_sharers": "count", "bare_poll_ns": "ns", "wait_vs_bare_poll": "ratio",
+        "per_fd_scan_ns": "ns", "per_fd_wqueue_ns": "ns", "per_fd_fdtable_tax_ns": "ns",
         "units_reached": "count",
     },
     "ctxswitch": {"switch_ns": "ns", "wake_ns": "ns", "switches_counted_ratio": "ratio",
@@ -114,7 +121,7 @@ ENV_ITEMS = (
 )
 
 # Pollers that are peers: an event library layered over a native backend.
-PEER_PREFIXES = ("libevent", "libev", "libuv")
+PEER_PREFIXES = ("libevent", "libev", "libuv", "null")
 
 
 def is_peer(poller):

@@ -89,8 +89,9 @@ def csv_problems(path, want_complete):
         problems.append(f"{path}: rows without the environment rows")
     if ("run_complete" in env) != want_complete:
         problems.append(f"{path}: run_complete row {'missing' if want_complete else 'present'}")
-    # A measured case is whole: each of its metrics has all six statistics (and perhaps a p99),
-    # or is a p99 row alone; its repetitions' own rows (rep1 ... repN) run without a gap.
+    # A measured case is whole: each of its metrics has all six statistics (and perhaps pooled
+    # percentiles), or is percentile rows alone; its repetitions' own rows (rep1 ... repN) run
+    # without a gap.
     stats = {}
     for r in records:
         if r["status"] == "ok":
@@ -100,7 +101,9 @@ def csv_problems(path, want_complete):
     for key, have in stats.items():
         reps = sorted(i for i in map(rep_index, have) if i is not None)
         named = {s for s in have if rep_index(s) is None}
-        if named - {"p99"} not in (FULL_STATS, set()) or reps != list(range(1, len(reps) + 1)):
+        pooled = set(SCHEMA.STATS) - FULL_STATS  # percentiles (p50, p99) pooled over reps
+        whole = FULL_STATS <= named or named <= pooled
+        if not whole or not named - FULL_STATS <= pooled or reps != list(range(1, len(reps) + 1)):
             problems.append(f"{path}: case {key} has statistics {sorted(have)} only")
     return problems
 

@@ -12,7 +12,7 @@ emfile      a fanin sweep 10,100,1300 fds with RLIMIT_NOFILE 1,500 and 600 fds h
 enomem      memory with 8 MiB-stack threads, 10 and 2,000 of them, under RLIMIT_AS 1 GiB
                                                           exit 0; 10 measured; the 2,000 case a
                                                           limit row naming RLIMIT_AS
-eagain      pthread_create refused (EAGAIN): the run as user nobody under RLIMIT_NPROC, first
+eagain      pthread_create refused (EAGAIN): the run as an unused uid under RLIMIT_NPROC, first
             so low that not even the run's own signal thread starts, then with room for a few
             threads under a sweep of 1 and 1,000 threads  the first: exit 3 naming the thread
                                                           limit, no file; the second: exit 0,
@@ -168,23 +168,25 @@ def enomem(tmp):
         ",".join(r["value"] for r in limits)
 
 
-NOBODY = 65534
+# RLIMIT_NPROC counts every thread of the user, machine-wide: a uid of this test's own (no
+# passwd entry needed), so no other process on a shared machine moves the count.
+UNPRIVILEGED = 40000 + os.getpid() % 20000
 
 
-def as_nobody(nproc):
+def as_unprivileged(nproc):
     def switch():
         os.setgroups([])
-        os.setgid(NOBODY)
+        os.setgid(UNPRIVILEGED)
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        os.setuid(NOBODY)
+        os.setuid(UNPRIVILEGED)
     return switch
 
 
-def nobody_processes():
+def user_threads(uid):
     n = 0
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == NOBODY:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
                 n += len(os.listdir(f"/proc/{entry}/task"))
         except OSError:
             pass
@@ -193,13 +195,13 @@ def nobody_processes():
 
 def eagain(tmp):
     if os.geteuid() != 0:
-        raise Skip("needs root to switch to user nobody (root ignores RLIMIT_NPROC)")
+        raise Skip("needs root to switch to an unprivileged user (root ignores RLIMIT_NPROC)")
     not_sanitized("thread counts")
     os.chmod(tmp, 0o777)
-    base = nobody_processes()  # RLIMIT_NPROC counts every thread of the user
+    base = user_threads(UNPRIVILEGED)  # 0 unless a process of that uid is left somewhere
     out = os.path.join(tmp, "nothread.csv")
     rc, _, err = run("eagain (no thread at all)", ["--workload", "harness", "--out", out] + FAST,
-                     tmp, preexec_fn=as_nobody(base + 1))
+                     tmp, preexec_fn=as_unprivileged(base + 1))
     chk.check(rc == common.EXIT_ENV, f"eagain: no thread possible: exit {rc}, expected 3: "
                                      f"{err[-600:]}")
     chk.check("thread" in err and "Resource temporarily unavailable" in err,
@@ -209,7 +211,7 @@ def eagain(tmp):
     out = os.path.join(tmp, "threads.csv")
     rc, _, err = run("eagain (a sweep)", ["--workload", "spawn", "--poller", "epoll", "--set",
                                           "variant=thread", "--set", "units=1,1000", "--out",
-                                          out] + FAST, tmp, preexec_fn=as_nobody(base + 64))
+                                          out] + FAST, tmp, preexec_fn=as_unprivileged(base + 64))
     chk.check(rc == 0, f"eagain: sweep exit {rc}: {err[-800:]}")
     check_complete("eagain", out)
     rows = [r for r in rows_of(out) if r["workload"] == "spawn"]
