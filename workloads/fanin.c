@@ -107,6 +107,9 @@
  *     poll and select that a one-thread event loop does not pay. The run's signal thread
  *     leaves the table (harness/run.c), so by default (private) this thread is alone in it;
  *     fdtable=shared starts one idle thread for the case, as a multi-threaded server has.
+ *     fdtable=auto (the default) adds the shared sweep only where it is a part of C1's
+ *     decomposition: timeout=zero on a backend whose wait scans every fd (no MUX_F_O1); an
+ *     O(1) backend's wait touches no fd it does not report, so it has no per-fd tax to fit.
  *     setup() checks with kcmp(KCMP_FILES) that the table is what the column says, and skips
  *     the case when it is not (a sanitizer's own thread shares it, for instance).
  *  i) Follow-up waits (the rest of a wave a backend handed over in parts) have a zero timeout:
@@ -1095,7 +1098,7 @@ static const struct param_use params[] = {
     {.key = "timeout", .defaults = "blocking,zero"}, /* C1: the registration is their difference */
     {.key = "transport", .defaults = "unix", .choices = MUX_CHOICES("unix", "tcp")},
     {.key = "placement", .defaults = "auto"}, /* quirk g */
-    {.key = "fdtable", .defaults = "private,shared", .quick = "private"}, /* quirk h */
+    {.key = "fdtable", .defaults = "auto", .quick = "private"}, /* quirk h */
     {.key = "mode", .defaults = "wave"},
     {0},
 };
@@ -1300,6 +1303,14 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
     }
     /* Every combination of the other parameters is one sweep over fds (transport outermost,
      * so the pool is rebuilt as rarely as possible). */
+    /* fdtable=auto: shared only where it measures something, the scan's tax (quirk h): with a
+     * zero timeout on a backend whose wait scans every fd (no MUX_F_O1). */
+    const int fdt_auto = fdt.count == 1 && strcmp(fdt.values[0], "auto") == 0;
+    if (fdt_auto) {
+        fdt.count = 2;
+        snprintf(fdt.values[0], PARAM_VALUE_MAX, "private");
+        snprintf(fdt.values[1], PARAM_VALUE_MAX, "shared");
+    }
     enum { D_TR, D_TMO, D_POS, D_ACT, D_WR, D_PLC, D_FDT, D_MODE, NDIMS };
     const struct param_set *dims[NDIMS] = {&tr, &tmo, &pos, &act, &wr, &plc, &fdt, &mode};
     int total = 1;
@@ -1321,26 +1332,31 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
             v[d] = dims[d]->values[rest % dims[d]->count];
             rest /= dims[d]->count;
         }
-        long long active = param_number(v[3]);
-        long long writes = strcmp(v[4], "auto") == 0 ? active : param_number(v[4]);
-        const char *placement = strcmp(v[5], "auto") == 0 ? auto_placement() : v[5];
+        if (fdt_auto && strcmp(v[D_FDT], "shared") == 0 &&
+            (strcmp(v[D_TMO], "zero") != 0 || (poller->features & MUX_F_O1)))
+            continue;
+        long long active = param_number(v[D_ACT]);
+        long long writes = strcmp(v[D_WR], "auto") == 0 ? active : param_number(v[D_WR]);
+        const char *placement = strcmp(v[D_PLC], "auto") == 0 ? auto_placement() : v[D_PLC];
         char acol[32], wcol[32];
         snprintf(acol, sizeof acol, "%lld", active);
         snprintf(wcol, sizeof wcol, "%lld", writes);
-        const char *id[ID_COLS] = {"", acol, wcol, v[2], v[1], v[0], placement, v[D_FDT], v[D_MODE]};
+        const char *id[ID_COLS] = {"",         acol,     wcol,     v[D_POS],  v[D_TMO],
+                                   v[D_TR],    placement, v[D_FDT], v[D_MODE]};
         struct fanin_case proto = {
             .ops = poller, .active = (int)active, .writes = (int)writes, .quick = o->quick,
-            .position = strcmp(v[2], "first") == 0 ? POS_FIRST
-                        : strcmp(v[2], "last") == 0 ? POS_LAST
+            .position = strcmp(v[D_POS], "first") == 0 ? POS_FIRST
+                        : strcmp(v[D_POS], "last") == 0 ? POS_LAST
                                                      : POS_SPREAD,
-            .timeout_ns = strcmp(v[1], "zero") == 0 ? 0 : -1,
+            .timeout_ns = strcmp(v[D_TMO], "zero") == 0 ? 0 : -1,
             .shared_fdtable = strcmp(v[D_FDT], "shared") == 0,
             .cycle = strcmp(v[D_MODE], "cycle") == 0,
-            .transport = strcmp(v[0], "tcp") == 0 ? POOL_TCP : POOL_UNIX,
+            .transport = strcmp(v[D_TR], "tcp") == 0 ? POOL_TCP : POOL_UNIX,
             .placement = (enum placement_id)placement_lookup(placement),
         };
         snprintf(proto.group, sizeof proto.group, "%s/%s/a%s/w%s/%s/%s/%s/%s/%s/%s", w->name,
-                 poller->name, acol, wcol, v[2], v[1], v[0], placement, v[D_FDT], v[D_MODE]);
+                 poller->name, acol, wcol, v[D_POS], v[D_TMO], v[D_TR], placement, v[D_FDT],
+                 v[D_MODE]);
         long long fds[PARAM_MAX_VALUES + 8];
         int nf = sweep(o, w, active, max_n, fds, PARAM_MAX_VALUES + 8);
         struct fanin_fit *fit = NULL;

@@ -134,6 +134,21 @@ def bad_input():
     check(fds and max(fds) == 924 and 512 in fds and 1000 not in fds,
           f"default sweep under limit 1024: {fds}")
 
+    # fdtable=auto (the default): a shared sweep only at timeout=zero on a backend whose wait
+    # scans every fd; an O(1) backend and a blocking wait run private only. Given explicitly,
+    # fdtable=shared runs wherever it is asked.
+    def sweeps(poller, *extra):
+        p = run(["run", "--workload", "fanin", "--poller", poller, "--list-cases"] + list(extra))
+        check(p.returncode == 0, f"--list-cases {poller} {extra}: exit {p.returncode}")
+        return {(m.group(1), m.group(2)) for m in
+                re.finditer(r"/timeout:(\w+)/.*?/fdtable:(\w+)/", p.stdout)}
+    check(sweeps("poll") == {("zero", "private"), ("zero", "shared"), ("blocking", "private")},
+          f"fdtable=auto on poll: {sweeps('poll')}")
+    check(sweeps("epoll") == {("zero", "private"), ("blocking", "private")},
+          f"fdtable=auto on epoll: {sweeps('epoll')}")
+    check(("blocking", "shared") in sweeps("epoll", "--set", "fdtable=private,shared"),
+          "fdtable=private,shared given: every combination runs")
+
 
 # ---- a quick real run ---------------------------------------------------------------------
 
