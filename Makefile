@@ -5,6 +5,10 @@
 #   make report [CSV=results/x.csv]                      notebooks -> results/report/
 #   make compare BASE=a.csv NEW=b.csv [ARGS=...]         what changed between two runs
 #   make deps                                            install the system packages
+#   make fuzz [FUZZ_SECONDS=60]                          libFuzzer targets (clang, build-fuzz/)
+#                                                        and the CSV reader's hypothesis test
+#   make reliability [FUZZ_SECONDS=60]                   full interrupt storm, injected faults,
+#                                                        fuzzing -> docs/reliability.md
 #
 # Both bench and test bootstrap: they check the packages (installing what is missing through
 # `make deps`), configure on first use and rebuild what changed.
@@ -22,11 +26,12 @@ MUXBENCH   := $(BUILD)/harness/muxbench
 CSV        ?=
 REPORT_DIR ?= results/report
 PYTHON     ?= /usr/bin/python3
+FUZZ_SECONDS ?= 60
 
 BASE       ?=
 NEW        ?=
 
-.PHONY: all deps deps-check configure build test bench report compare clean
+.PHONY: all deps deps-check configure build test bench report compare clean fuzz reliability
 
 all: build
 
@@ -55,9 +60,18 @@ report: deps-check
 	PYTHONPATH=analysis$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) -m muxbench_analysis.report \
 	    --out $(REPORT_DIR) $(CSV)
 
+# Fuzzing needs clang and libFuzzer, which `make test` does not: installed here on demand.
+fuzz:
+	@tools/deps.sh fuzz-check || tools/deps.sh fuzz
+	PYTHON=$(PYTHON) tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
+
+reliability: build
+	@tools/deps.sh fuzz-check || tools/deps.sh fuzz
+	PYTHON=$(PYTHON) tools/reliability.sh $(BUILD) $(FUZZ_SECONDS)
+
 compare: build
 	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=a.csv NEW=b.csv [ARGS='--threshold 5%']" >&2; exit 2; }
 	$(MUXBENCH) compare $(BASE) $(NEW) $(ARGS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-fuzz

@@ -228,6 +228,10 @@ int csv_flush(struct csv_out *o)
         }
         off += (size_t)n;
     }
+    if (rc == 0)
+        o->written += (off_t)off;
+    else if (off > 0 && ftruncate(o->fd, o->written) == 0)
+        lseek(o->fd, o->written, SEEK_SET); /* the rows that did fit are dropped with the rest */
     o->len = 0;
     pthread_mutex_unlock(&o->lock);
     return rc;
@@ -244,6 +248,7 @@ int csv_commit(struct csv_out *o)
     o->fd = -1;
     if (rc == 0 && rename(o->tmp_path, o->path) < 0)
         rc = -errno;
+    o->committed = rc == 0;
     pthread_mutex_unlock(&o->lock);
     free(o->buf);
     o->buf = NULL;
@@ -253,6 +258,8 @@ int csv_commit(struct csv_out *o)
 int csv_abort_partial(struct csv_out *o)
 {
     pthread_mutex_lock(&o->lock); /* held for good: the process is about to exit */
+    if (o->committed)
+        return 1;
     if (o->fd >= 0)
         fsync(o->fd);
     return rename(o->tmp_path, o->partial_path) < 0 ? -errno : 0;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "harness/params.h"
 
@@ -31,8 +32,10 @@ struct csv_out {
     int fd;
     char *buf;
     size_t len, cap;
+    off_t written; /* bytes of whole rows in the file: a failed write is cut back to this */
     long rows;
     int oom; /* a row could not be buffered whole; the next flush fails */
+    int committed; /* renamed into place: nothing is left to keep as partial */
     struct csv_meta meta;
     pthread_mutex_t lock;
 };
@@ -53,11 +56,13 @@ int csv_open(struct csv_out *o, const char *path, const struct csv_meta *meta, c
 void csv_row(struct csv_out *o, const struct param_row *id, const char *metric, const char *stat,
              double value, const char *unit, int repetitions, uint64_t iterations,
              const char *status, const char *note);
-/* Writes the buffered rows (one write() call); 0 or -errno. */
+/* Writes the buffered rows (one write() call); 0 or -errno. A write that fails part way (a full
+ * disk) is cut back to the last whole row, so the file never ends inside a row. */
 int csv_flush(struct csv_out *o);
 /* Flushes, syncs, renames into place. 0 or -errno. */
 int csv_commit(struct csv_out *o);
-/* From the interrupt path: flushes nothing, renames the temporary file to the partial name. */
+/* From the interrupt path: flushes nothing, renames the temporary file to the partial name.
+ * 0, -errno, or 1 when the run had already been committed (its CSV is complete in place). */
 int csv_abort_partial(struct csv_out *o);
 /* Removes the temporary file (nothing useful in it). */
 void csv_discard(struct csv_out *o);

@@ -13,6 +13,7 @@
 
 #include "harness/csv.h"
 #include "harness/signals.h"
+#include "harness/stop_points.h"
 #include "harness/stats.h"
 
 /* ---- planning --------------------------------------------------------------------------- */
@@ -250,7 +251,10 @@ static void run_one_case(struct run_state *st, const struct run_config *rc, stru
                  "not run: the sweep stopped at a limit (see the limit row)");
         return;
     }
+    stop_point(STOP_SETUP);
     int setup_rc = c->setup ? c->setup(c, out->note, sizeof out->note) : BENCH_OK;
+    if (setup_rc == BENCH_OK)
+        stop_point(STOP_BODY);
     if (setup_rc == BENCH_OK && c->derive) {
         struct bench_derived d = {.csv = &st->csv, .c = c};
         setup_rc = c->derive(c, &d, out->note, sizeof out->note);
@@ -269,6 +273,7 @@ static void run_one_case(struct run_state *st, const struct run_config *rc, stru
             setup_rc = BENCH_ERROR;
             snprintf(out->note, sizeof out->note, "%s", out->res.message);
         }
+        stop_point(STOP_TEARDOWN);
         if (c->teardown) /* only after a setup that succeeded: a failed one cleaned up */
             c->teardown(c);
     }
@@ -347,6 +352,22 @@ static void record_outcome(struct run_state *st, struct bench_case *c, struct ca
 }
 
 /* Runs every case the filter selects, writing each one's rows as soon as it ends. */
+/* A write of the output that failed (a full disk, a quota, the directory removed): never a
+ * complete-looking file with rows missing. The file holds whole rows only (csv_flush cuts a
+ * failed write back); it goes to the partial name, the run's children are stopped, and the run
+ * ends with the environment status and the reason. */
+static void output_failed(struct csv_out *csv, int flush_rc)
+{
+    if (flush_rc == 0)
+        return;
+    signals_stop_children();
+    int kept = csv_abort_partial(csv) == 0;
+    fprintf(stderr, "\nmuxbench: writing %s failed: %s; %s\n", csv->path, strerror(-flush_rc),
+            kept ? "the cases written before are in the .partial.csv beside it"
+                 : "nothing could be kept");
+    _exit(flush_rc == -ENOMEM ? MUX_EXIT_FAIL : MUX_EXIT_ENV);
+}
+
 static void run_cases(struct run_state *st, const struct run_config *rc)
 {
     const struct workload *current = NULL; /* whose cases are running */
@@ -369,15 +390,9 @@ static void run_cases(struct run_state *st, const struct run_config *rc)
         char tail[512] = "";
         record_outcome(st, c, &out, tail, sizeof tail);
         case_result_free(&out.res);
-        int flush_rc = csv_flush(&st->csv);
-        if (flush_rc < 0) {
-            /* Never a complete-looking file with rows missing: what was written goes to the
-             * partial name, and the run stops. */
-            fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
-                    "are in %s\n", st->csv.tmp_path, strerror(-flush_rc), st->csv.partial_path);
-            csv_abort_partial(&st->csv);
-            _exit(MUX_EXIT_FAIL);
-        }
+        stop_point(STOP_ROWS);
+        signals_yield_to_interrupt();
+        output_failed(&st->csv, csv_flush(&st->csv));
         signals_case_done();
         fputs(tail, stderr);
     }
@@ -411,10 +426,19 @@ static int commit_files(struct run_state *st, const char *path, const char *json
     char json_tmp[PATH_MAX + 16];
     snprintf(json_tmp, sizeof json_tmp, "%s.tmp", json_path);
     *json_written = shim_write_json(json_tmp, 1) == 0 && rename(json_tmp, json_path) == 0;
+    if (!*json_written)
+        unlink(json_tmp); /* a full disk cut it short: no half-written file stays behind */
+    stop_point(STOP_COMMIT);
+    signals_yield_to_interrupt();
     int commit_rc = csv_commit(&st->csv);
     if (commit_rc < 0) {
-        fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
-        return MUX_EXIT_FAIL;
+        /* The directory removed, the disk full at the last write or the sync: what can be
+         * kept is kept under the partial name. */
+        int kept = csv_abort_partial(&st->csv) == 0;
+        fprintf(stderr, "muxbench: could not finish %s: %s%s\n", path, strerror(-commit_rc),
+                kept ? "; the rows written are in the .partial.csv beside it"
+                     : commit_rc == -ENOENT ? " (was its directory removed during the run?)" : "");
+        return MUX_EXIT_ENV;
     }
     signals_run_committed();
     return MUX_EXIT_OK;
@@ -439,6 +463,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         return MUX_EXIT_OK;
     }
 
+    signals_block(); /* before the temporary file exists (see signals.h) */
     struct env env;
     env_collect(&env, argc, argv);
     env_warnings(&env, stderr);
@@ -460,15 +485,17 @@ int run_execute(struct run_config *rc, int argc, char **argv)
 
     int sig_rc = signals_start(&st->csv, rc->workloads, rc->nworkloads, json_partial);
     if (sig_rc) {
-        fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s\n",
-                strerror(sig_rc));
+        fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s%s\n",
+                strerror(sig_rc), sig_rc == EAGAIN ? " (this user's thread limit, RLIMIT_NPROC, "
+                "a pids cgroup or kernel.threads-max is reached)" : "");
         csv_discard(&st->csv);
         plan_free(&st->plan);
-        return MUX_EXIT_FAIL;
+        return sig_rc == EAGAIN ? MUX_EXIT_ENV : MUX_EXIT_FAIL;
     }
 
+    stop_points_init();
     env_write_rows(&env, &st->csv);
-    csv_flush(&st->csv);
+    output_failed(&st->csv, csv_flush(&st->csv));
 
     st->t0 = bench_now_ns();
     st->summary = calloc((size_t)st->plan.count + 1, sizeof *st->summary);

@@ -11,10 +11,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "harness/exit_codes.h"
+#include "harness/reap.h"
 #include "harness/shim.h"
 
 /* The run the handlers act on: set once by signals_start, read by the signal thread and the
@@ -26,20 +28,35 @@ static char g_json_partial[PATH_MAX];
 static sigset_t g_sigs;
 static atomic_int g_committed;
 static atomic_int g_cases_done;
-
-/* Every workload's child processes killed and reaped (their interrupted() hooks, which are
- * async-signal-safe): nothing the run started may outlive it, and no zombie is left for a PID 1
- * that does not reap orphans. */
-static void kill_children(void)
-{
-    for (int w = 0; w < g_nworkloads; w++)
-        if (g_workloads[w]->interrupted)
-            g_workloads[w]->interrupted();
-}
+static atomic_int g_interrupting; /* the signal thread is ending the run */
 
 void signals_case_done(void) { atomic_fetch_add(&g_cases_done, 1); }
 
 void signals_run_committed(void) { atomic_store(&g_committed, 1); }
+
+void signals_block(void)
+{
+    sigemptyset(&g_sigs);
+    sigaddset(&g_sigs, SIGINT);
+    sigaddset(&g_sigs, SIGTERM);
+    sigaddset(&g_sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void signals_yield_to_interrupt(void)
+{
+    while (atomic_load(&g_interrupting))
+        pause();
+}
+
+void signals_stop_children(void)
+{
+    for (int w = 0; w < g_nworkloads; w++)
+        if (g_workloads[w]->interrupted)
+            g_workloads[w]->interrupted();
+    reap_all_children(); /* whatever a workload's own cleanup did not reach */
+}
 
 /* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
  * that finished are whole in the temporary file (one write per case), so they are kept under
@@ -49,7 +66,7 @@ static void on_crash(int sig)
 {
     static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
                               "file beside the output\n";
-    kill_children();
+    signals_stop_children(); /* the workloads' hooks are async-signal-safe (workload.h) */
     if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
@@ -58,13 +75,37 @@ static void on_crash(int sig)
     raise(sig);
 }
 
+/* The handler runs on a stack of its own: a fault from a stack overflow (a coroutine's guard
+ * page, a thread's) leaves no room on the faulting stack for the handler's frame, and without
+ * one the kernel kills the process before the partial file is renamed. An alternate stack is
+ * per thread: this one serves the thread that runs the cases, where the coroutines run. */
+static void crash_stack_install(void)
+{
+    static void *stack;
+    if (stack)
+        return;
+    long min = sysconf(_SC_SIGSTKSZ); /* AVX-512 state needs more than the old SIGSTKSZ */
+    size_t size = (size_t)(min > 0 ? min : 0) + 64 * 1024;
+    stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED) {
+        stack = NULL;
+        return; /* the handler still runs for every fault that leaves stack room */
+    }
+    stack_t ss = {.ss_sp = stack, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(stack, size);
+        stack = NULL;
+    }
+}
+
 static void crash_handlers_install(void)
 {
     static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    crash_stack_install();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);
@@ -115,14 +156,21 @@ static void *signal_thread(void *arg)
     sem_post(&start->ready); /* start is the starter's: not touched after this */
     int sig = 0;
     sigwait(&g_sigs, &sig);
+    atomic_store(&g_interrupting, 1);
     if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
         fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
                 strsignal(sig), g_csv->path);
         _exit(MUX_EXIT_INTERRUPTED);
     }
-    kill_children(); /* first: nothing of the run may outlive it */
+    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
+    signals_stop_children();
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
+    if (rc == 1) { /* the final rename won the race: the CSV is complete and in place */
+        fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
+                strsignal(sig), g_csv->path);
+        _exit(MUX_EXIT_INTERRUPTED);
+    }
     shim_write_json(g_json_partial, 0);
     int done = atomic_load(&g_cases_done);
     fprintf(stderr,
@@ -139,12 +187,7 @@ int signals_start(struct csv_out *csv, const struct workload *const *workloads, 
     g_workloads = workloads;
     g_nworkloads = n;
     snprintf(g_json_partial, sizeof g_json_partial, "%s", json_partial);
-    sigemptyset(&g_sigs);
-    sigaddset(&g_sigs, SIGINT);
-    sigaddset(&g_sigs, SIGTERM);
-    sigaddset(&g_sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    signals_block();
     pthread_t thread;
     struct signal_start start = {.keep_fd = csv->fd};
     sem_init(&start.ready, 0, 0);

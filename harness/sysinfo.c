@@ -3,6 +3,8 @@
 #include "harness/sysinfo.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +47,17 @@ int sys_count_fds(void) { return sys_count_dir("/proc/self/fd") - 1; /* minus th
 
 int sys_count_threads(void) { return sys_count_dir("/proc/self/task"); }
 
-long sys_threads_total(void)
+long sys_threads_total_at(const char *loadavg_path)
 {
     char buf[128];
     long running, total;
-    sys_read_line("/proc/loadavg", buf, sizeof buf);
-    return sscanf(buf, "%*f %*f %*f %ld/%ld", &running, &total) == 2 ? total : -1;
+    sys_read_line(loadavg_path, buf, sizeof buf);
+    return sscanf(buf, "%*f %*f %*f %ld/%ld", &running, &total) == 2 && total >= 0 ? total : -1;
 }
 
-/* The value of a "Key:   123 kB" line, in bytes; -1 if absent. */
-static long long kb_field(const char *path, const char *key)
+long sys_threads_total(void) { return sys_threads_total_at("/proc/loadavg"); }
+
+long long sys_kb_field(const char *path, const char *key)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -63,15 +66,20 @@ static long long kb_field(const char *path, const char *key)
     size_t n = strlen(key);
     long long v = -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':') {
-            v = strtoll(line + n + 1, NULL, 10) * 1024;
+        if (n && strncmp(line, key, n) == 0 && line[n] == ':') {
+            char *end;
+            errno = 0;
+            long long kb = strtoll(line + n + 1, &end, 10);
+            /* "Key: garbage", a negative or an overflowing figure: unknown, not a number */
+            if (end != line + n + 1 && errno == 0 && kb >= 0 && kb <= LLONG_MAX / 1024)
+                v = kb * 1024;
             break;
         }
     fclose(f);
     return v;
 }
 
-long sys_rss_bytes(void) { return (long)kb_field("/proc/self/smaps_rollup", "Rss"); }
+long sys_rss_bytes(void) { return (long)sys_kb_field("/proc/self/smaps_rollup", "Rss"); }
 
-long long sys_vsz_bytes(void) { return kb_field("/proc/self/status", "VmSize"); }
+long long sys_vsz_bytes(void) { return sys_kb_field("/proc/self/status", "VmSize"); }
 

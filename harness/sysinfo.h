@@ -25,6 +25,11 @@ int sys_count_fds(void);
 int sys_count_threads(void);
 /* Threads on the whole machine (the total of /proc/loadavg), -1 if unknown. */
 long sys_threads_total(void);
+/* The same from a file of /proc/loadavg's format. */
+long sys_threads_total_at(const char *loadavg_path);
+/* The value of a "Key:   123 kB" line of a file (/proc/self/status, smaps_rollup, meminfo) in
+ * bytes; -1 when the key is absent or its figure is not a number of kB. */
+long long sys_kb_field(const char *path, const char *key);
 /* This process's resident size in bytes (Rss of /proc/self/smaps_rollup), -1 if unknown. */
 long sys_rss_bytes(void);
 /* This process's virtual size in bytes (VmSize of /proc/self/status), -1 if unknown. */

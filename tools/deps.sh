@@ -4,6 +4,8 @@
 #   install  installs them: apt-get on Debian/Ubuntu (as root, or through sudo);
 #            elsewhere prints the equivalent packages for Fedora and macOS
 #   list     prints the Debian package names
+#   fuzz-check, fuzz   the same for the optional fuzzing tools (make fuzz, make reliability):
+#            clang and libFuzzer, and hypothesis for the Python CSV reader
 set -eu
 
 # iproute2: `ip`, for echo's transport=veth (two network namespaces joined by a veth pair)
@@ -13,6 +15,9 @@ python3-ipykernel python3-scipy iproute2"
 FEDORA_PACKAGES="cmake make gcc gcc-c++ pkgconf-pkg-config google-benchmark-devel liburing-devel \
 hwloc-devel libevent-devel libev-devel libuv-devel python3-pandas python3-matplotlib \
 python3-nbconvert python3-ipykernel python3-scipy iproute"
+# clang's -fsanitize=fuzzer links libFuzzer from libclang-rt-14-dev (libfuzzer-14-dev, the
+# standalone library for other compilers, is not needed).
+FUZZ_DEB_PACKAGES="clang-14 libclang-rt-14-dev python3-hypothesis"
 BREW_PACKAGES="cmake pkg-config google-benchmark hwloc libevent libev libuv jupyterlab \
 (pip: pandas matplotlib nbconvert ipykernel scipy)"
 
@@ -23,7 +28,17 @@ missing_debs() {
     done
 }
 
-case "${1:-check}" in
+action=${1:-check}
+case "$action" in
+fuzz-check | fuzz)
+    DEB_PACKAGES=$FUZZ_DEB_PACKAGES
+    FEDORA_PACKAGES="clang compiler-rt python3-hypothesis"
+    BREW_PACKAGES="llvm (pip: hypothesis)"
+    if [ "$action" = fuzz ]; then action=install; else action=check; fi
+    ;;
+esac
+
+case "$action" in
 list)
     echo "$DEB_PACKAGES"
     ;;
@@ -67,7 +82,7 @@ install)
     fi
     ;;
 *)
-    echo "usage: $0 check|install|list" >&2
+    echo "usage: $0 check|install|list|fuzz-check|fuzz" >&2
     exit 2
     ;;
 esac
