@@ -240,50 +240,62 @@ static int explain_setup_error(int err, char *why, size_t len)
     return poller_unavailable(why, len, err, reason);
 }
 
-/* What the probing child found: io_uring_setup's result and the ring's features. */
+/* What the probing child found: io_uring_setup's result, the ring's features and the setup
+ * flags the kernel accepted. */
 struct probe_answer {
     int rc;
-    unsigned features;
+    unsigned features, flags;
 };
 
-/* The probe sets a ring up in a forked child: a seccomp filter that kills a process calling
- * io_uring_setup (SECCOMP_RET_KILL_*, not just an errno) then kills the child, not the run, and
- * the backend is reported unavailable with the reason. The child makes system calls only
- * (liburing's setup is mmap and io_uring_setup) and leaves with _exit. */
-static int probe_variant(char *why, size_t len, int multishot)
+/* Sets a ring up in a forked child, as muxbench would, and reports what happened: a seccomp
+ * filter that kills a process calling io_uring_setup (SECCOMP_RET_KILL_*, not just an errno)
+ * then kills the child, not the run. The child makes system calls only (liburing's setup is
+ * mmap and io_uring_setup) and leaves with _exit. Returns 0 with *a filled, or -errno (no
+ * pipe, no fork), or 1 when the child gave no answer (*status says how it ended). */
+static int probe_in_child(struct probe_answer *a, int *status)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
-        return poller_unavailable(why, len, -errno, "the io_uring probe could not make a pipe");
+        return -errno;
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
         close(pfd[0]);
         close(pfd[1]);
-        return poller_unavailable(why, len, -err, "the io_uring probe could not fork");
+        return -err;
     }
     if (pid == 0) {
-        struct probe_answer a = {0, 0};
+        struct probe_answer c = {0, 0, 0};
         struct io_uring ring;
         struct io_uring_params prm;
-        a.rc = ring_init(&ring, URING_MIN_SQ, &prm);
-        if (a.rc == 0) {
-            a.features = prm.features;
+        c.rc = ring_init(&ring, URING_MIN_SQ, &prm);
+        if (c.rc == 0) {
+            c.features = prm.features;
+            c.flags = prm.flags;
             io_uring_queue_exit(&ring);
         }
-        _exit(write(pfd[1], &a, sizeof a) == (ssize_t)sizeof a ? 0 : 1);
+        _exit(write(pfd[1], &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
     }
     close(pfd[1]);
-    struct probe_answer a;
     ssize_t n;
     do
-        n = read(pfd[0], &a, sizeof a);
+        n = read(pfd[0], a, sizeof *a);
     while (n < 0 && errno == EINTR);
     close(pfd[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    *status = 0;
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
-    if (n != (ssize_t)sizeof a) {
+    return n == (ssize_t)sizeof *a ? 0 : 1;
+}
+
+static int probe_variant(char *why, size_t len, int multishot)
+{
+    struct probe_answer a;
+    int status;
+    int got = probe_in_child(&a, &status);
+    if (got < 0)
+        return poller_unavailable(why, len, got, "the io_uring probe could not start a child");
+    if (got > 0) {
         char reason[256];
         if (WIFSIGNALED(status))
             snprintf(reason, sizeof reason, "the probe's child process was killed by signal %d "
@@ -717,13 +729,13 @@ const char *poller_uring_setup_flags(void)
 {
 #if MUX_HAVE_LIBURING
     static char text[256];
-    struct io_uring ring;
-    struct io_uring_params prm;
-    int deferred = 0;
-    if (ring_init(&ring, URING_MIN_SQ, &prm) == 0) {
-        deferred = (prm.flags & URING_DEFER_FLAGS) && URING_DEFER_FLAGS;
-        io_uring_queue_exit(&ring);
-    }
+    struct probe_answer a;
+    int status;
+    /* In a child, as the probe: the environment rows are written before any case, and a
+     * seccomp filter that kills on io_uring_setup must not end the run there. */
+    if (probe_in_child(&a, &status) != 0 || a.rc < 0)
+        return "unavailable (no ring could be set up; `muxbench list` says why)";
+    int deferred = (a.flags & URING_DEFER_FLAGS) && URING_DEFER_FLAGS;
     snprintf(text, sizeof text, "IORING_SETUP_CQSIZE|IORING_SETUP_CLAMP%s; SQ 256 entries "
              "unless configured, CQ max(16384, 16 x SQ) capped at 65536",
              deferred ? "|IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN"

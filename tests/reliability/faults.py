@@ -35,10 +35,9 @@ seccomp_eperm, seccomp_enosys, seccomp_kill
             io_uring_setup refused by a seccomp filter with EPERM, ENOSYS, or killing the
             caller; fanin over io_uring and epoll       exit 0; the io_uring cases skipped
                                                           with the reason; epoll measured.
-                                                          kill: the probe runs in a child
-                                                          (issue 10); until the environment
-                                                          rows' io_uring query does too,
-                                                          this trial skips (77) naming it
+                                                          kill: the probe and the environment
+                                                          rows' io_uring query run in a child,
+                                                          so only the child dies
 crash       a coroutine stack overflowed in the second case's timed body (harness, then
             fanin with its helper process; MUXBENCH_TEST_STOP=body:2:overflow)
                                                           death by SIGSEGV with "crashed" on
@@ -368,10 +367,6 @@ def seccomp(tmp, mode):
     rc, _, err = finish(proc, f"seccomp {mode}")
     if rc == common.SKIP:
         raise Skip(err.strip())
-    if mode == "kill" and rc == -signal.SIGSYS:
-        raise Skip("known gap: the probe runs in a child now (issue 10), but the environment "
-                   "rows' io_uring_setup_flags (harness/env.c -> poller_uring_setup_flags) still "
-                   "set a ring up in the run itself, so a filter that kills kills muxbench")
     chk.check(rc == 0, f"seccomp {mode}: exit {rc}: {err[-800:]}")
     check_complete(f"seccomp {mode}", out)
     rows = [r for r in rows_of(out) if r["workload"] == "fanin"]
