@@ -18,7 +18,7 @@ const char *const csv_columns[] = {
     "run_id",  "timestamp",   "host",        "kernel",      "cpu_model", "workload",
     "poller",  "variant",     "placement",   "fds",         "active",    "writes",
     "position", "timeout",    "transport",   "units",       "stack_bytes", "stack_alloc",
-    "touch_bytes", "metric",  "stat",        "value",       "unit",      "repetitions",
+    "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "metric",  "stat",        "value",       "unit",      "repetitions",
     "iterations", "status",   "note",
 };
 const int csv_ncolumns = sizeof csv_columns / sizeof csv_columns[0];

@@ -74,14 +74,17 @@ static void print_help(void)
     printf("\n\nParameters (CSV columns):\n");
     static const char *const keys[] = {"variant", "placement", "fds", "active", "writes",
                                        "position", "timeout", "transport", "units",
-                                       "stack_bytes", "stack_alloc", "touch_bytes", NULL};
+                                       "stack_bytes", "stack_alloc", "touch_bytes", "delay_ns",
+                                       "ops", "mean_ns", "busy_ns", "yield_every_ns", NULL};
     for (int i = 0; keys[i]; i++) {
         const struct param_def *d = param_find(keys[i]);
-        printf("  %-12s %s", d->key, d->help);
+        printf("  %-14s %s", d->key, d->help);
         if (d->type == PARAM_INT)
             printf(" (%lld..%lld)", d->min, d->max);
         else if (d->type == PARAM_SIZE)
             printf(" (bytes, k/m/g suffixes; %lld..%lld)", d->min, d->max);
+        else if (d->type == PARAM_DURATION)
+            printf(" (ns; ns/us/ms/s suffixes, e.g. 100ms)");
         else if (d->choices) {
             printf(" (");
             for (int k = 0; d->choices[k]; k++)

@@ -15,6 +15,8 @@ static const char *const col_names[COL_COUNT] = {
     [COL_WRITES] = "writes",       [COL_POSITION] = "position",   [COL_TIMEOUT] = "timeout",
     [COL_TRANSPORT] = "transport", [COL_UNITS] = "units",         [COL_STACK_BYTES] = "stack_bytes",
     [COL_STACK_ALLOC] = "stack_alloc", [COL_TOUCH_BYTES] = "touch_bytes",
+    [COL_DELAY_NS] = "delay_ns",   [COL_OPS] = "ops",             [COL_MEAN_NS] = "mean_ns",
+    [COL_BUSY_NS] = "busy_ns",     [COL_YIELD_EVERY_NS] = "yield_every_ns",
 };
 
 static const char *const placements[] = {"same-pu",  "smt-sibling", "same-l3", "cross-l3",
@@ -25,6 +27,7 @@ static const char *const transports[] = {"unix", "tcp", NULL};
 static const char *const stack_allocs[] = {"pthread", "guard", "pool", NULL};
 
 #define GIB (1024LL * 1024 * 1024)
+#define HOUR_NS (3600LL * 1000000000)
 static const struct param_def defs[] = {
     {"variant", PARAM_CHOICE, 0, 0, NULL, "the workload's mechanism"},
     {"placement", PARAM_CHOICE, 0, 0, placements, "where a pair of threads runs"},
@@ -38,6 +41,11 @@ static const struct param_def defs[] = {
     {"stack_bytes", PARAM_SIZE, 4096, GIB, NULL, "stack size per unit"},
     {"stack_alloc", PARAM_CHOICE, 0, 0, stack_allocs, "how stacks are allocated"},
     {"touch_bytes", PARAM_SIZE, 0, GIB, NULL, "stack bytes written per unit"},
+    {"delay_ns", PARAM_DURATION, 0, HOUR_NS, NULL, "how long the server delays each answer"},
+    {"ops", PARAM_INT, 1, 100000000, NULL, "operations per worker"},
+    {"mean_ns", PARAM_DURATION, 0, HOUR_NS, NULL, "mean of the exponential sleeps"},
+    {"busy_ns", PARAM_DURATION, 1000, HOUR_NS, NULL, "how long a task computes"},
+    {"yield_every_ns", PARAM_DURATION, 1000, HOUR_NS, NULL, "how often a busy task yields"},
 };
 
 const char *param_col_name(enum param_col col) { return col_names[col]; }
@@ -61,6 +69,30 @@ void param_keys(char *buf, size_t len)
         if (n > 0)
             used += (size_t)n;
     }
+}
+
+/* Strict: digits, then ns, us, ms or s (none: ns), nothing else; -1 when malformed. */
+static int parse_duration(const char *s, long long *out)
+{
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || v > (unsigned long long)LLONG_MAX)
+        return -1;
+    static const struct {
+        const char *suffix;
+        long long ns;
+    } units[] = {{"", 1}, {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].suffix) == 0) {
+            if ((long long)v > LLONG_MAX / units[i].ns)
+                return -1;
+            *out = (long long)v * units[i].ns;
+            return 0;
+        }
+    return -1;
 }
 
 /* Strict: digits, an optional k/m/g suffix for sizes, nothing else; -1 when malformed. */
@@ -98,6 +130,16 @@ long long param_number(const char *value)
     return v;
 }
 
+long long param_value(const struct param_def *d, const char *value)
+{
+    long long v = 0;
+    if (d && d->type == PARAM_DURATION)
+        parse_duration(value, &v);
+    else
+        parse_number(value, 1, &v);
+    return v;
+}
+
 int param_check_value(const struct param_def *d, const char *const *choices, const char *value,
                       char *err, size_t err_len)
 {
@@ -112,7 +154,13 @@ int param_check_value(const struct param_def *d, const char *const *choices, con
         return -1;
     }
     long long v;
-    if (parse_number(value, d->type == PARAM_SIZE, &v) < 0) {
+    if (d->type == PARAM_DURATION) {
+        if (parse_duration(value, &v) < 0) {
+            snprintf(err, err_len, "%s=%s: not a duration (digits, then ns, us, ms or s; "
+                     "digits alone are nanoseconds)", d->key, value);
+            return -1;
+        }
+    } else if (parse_number(value, d->type == PARAM_SIZE, &v) < 0) {
         snprintf(err, err_len, "%s=%s: not a %s", d->key, value,
                  d->type == PARAM_SIZE ? "size in bytes (digits, optional k/m/g suffix)"
                                        : "whole number (digits only)");

@@ -31,6 +31,11 @@ enum param_col {
     COL_STACK_BYTES,
     COL_STACK_ALLOC,
     COL_TOUCH_BYTES,
+    COL_DELAY_NS,
+    COL_OPS,
+    COL_MEAN_NS,
+    COL_BUSY_NS,
+    COL_YIELD_EVERY_NS,
     COL_COUNT
 };
 
@@ -43,6 +48,7 @@ enum param_type {
     PARAM_INT,    /* a decimal integer in [min, max] */
     PARAM_SIZE,   /* bytes: an integer with an optional k/m/g suffix (powers of 1024) */
     PARAM_CHOICE, /* one of a fixed set of names */
+    PARAM_DURATION, /* nanoseconds: an integer with an optional ns/us/ms/s suffix (none: ns) */
 };
 
 struct param_def {
@@ -87,6 +93,9 @@ int param_check_value(const struct param_def *d, const char *const *choices, con
                       char *err, size_t err_len);
 /* Parses an INT or SIZE value (already checked). */
 long long param_number(const char *value);
+/* Parses a value of key d (INT, SIZE or DURATION, already checked): the number, in bytes for a
+ * size and nanoseconds for a duration. */
+long long param_value(const struct param_def *d, const char *value);
 
 /* The user's values for key, or NULL when not set. */
 const struct param_set *param_override(const struct param_overrides *o, const char *key);

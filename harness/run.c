@@ -150,10 +150,16 @@ void bench_derived_row(struct bench_derived *out, const char *metric, double val
     out->rows++;
 }
 
-static const char *ends_with_p99(const char *metric)
+/* A percentile counter, "<metric>@p50", "@p95" or "@p99": the suffix, else NULL. Its row is
+ * <metric> with stat p50/p95/p99 (the median of the repetitions' percentiles). */
+static const char *percentile_suffix(const char *metric)
 {
+    static const char *const suffixes[] = {"@p50", "@p95", "@p99"};
     size_t n = strlen(metric);
-    return (n > 4 && strcmp(metric + n - 4, "@p99") == 0) ? metric + n - 4 : NULL;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (n > 4 && strcmp(metric + n - 4, suffixes[i]) == 0)
+            return metric + n - 4;
+    return NULL;
 }
 
 /* Writes the statistic rows of one finished case; returns the primary metric's stats. */
@@ -191,11 +197,11 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
                         vals[n++] = res->reps[r2].values[k2].value;
             struct stats s;
             stats_compute(vals, n, &s);
-            const char *p99 = ends_with_p99(rv->metric);
-            if (p99) {
+            const char *pct = percentile_suffix(rv->metric);
+            if (pct) {
                 char base[48];
-                snprintf(base, sizeof base, "%.*s", (int)(p99 - rv->metric), rv->metric);
-                csv_row(o, &c->id, base, "p99", s.median, rv->unit, n, (uint64_t)it.median, "ok",
+                snprintf(base, sizeof base, "%.*s", (int)(pct - rv->metric), rv->metric);
+                csv_row(o, &c->id, base, pct + 1, s.median, rv->unit, n, (uint64_t)it.median, "ok",
                         c->note);
                 continue;
             }
