@@ -10,8 +10,9 @@ tests (tests/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "metric", "stat", "value", "unit",
-    "repetitions", "iterations", "status", "note",
+    "stack_bytes", "stack_alloc", "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns",
+    "yield_every_ns", "metric", "stat", "value", "unit", "repetitions", "iterations", "status",
+    "note",
 )
 
 # A file without these is not a muxbench CSV (DESIGN.md section 5 lists them as the minimum,
@@ -22,15 +23,16 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "value",
-                   "repetitions", "iterations")
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "delay_ns",
+                   "ops", "mean_ns", "busy_ns", "yield_every_ns", "value", "repetitions",
+                   "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes")
+                "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p99")
+STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p95", "p99")
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
@@ -55,6 +57,14 @@ METRICS = {
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
              "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count"},
     "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
+    "nwait": {"total_ns": "ns", "overhead_ns": "ns", "speedup": "ratio",
+              "units_reached": "count"},
+    "iobound": {"total_ns": "ns", "op_us": "us", "late_us": "us", "req_us": "us",
+                "ops_counted": "count", "units_reached": "count"},
+    "cancel": {"cancel_ns": "ns", "cancel_per_task_ns": "ns", "units_reached": "count"},
+    "checkpoint": {"await_ns": "ns", "request_ns": "ns", "starve_ns": "ns",
+                   "yields_per_await": "count", "poller_waits_per_await": "count",
+                   "ticks": "count", "yields": "count", "units_reached": "count"},
 }
 
 WORKLOADS = tuple(METRICS) + ("env",)
