@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "params.h"
+#include "harness/params.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,7 +47,7 @@ enum bench_setup_result {
 };
 
 struct bench_case {
-    char name[256];           /* workload/poller/key:value/..., filled by bench_case_init */
+    char name[256];           /* workload/poller/key:value/..., filled by bench_case_name() */
     struct param_row id;      /* the CSV identity columns */
     const char *group;        /* cases of one sweep; a LIMIT skips the rest of the group */
 

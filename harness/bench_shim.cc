@@ -32,8 +32,8 @@
 #include <time.h>
 
 extern "C" {
-#include "shim.h"
-#include "stats.h"
+#include "harness/shim.h"
+#include "harness/stats.h"
 }
 
 struct bench_state {

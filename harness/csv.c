@@ -1,6 +1,6 @@
 /* csv.c - see csv.h. */
 #define _GNU_SOURCE
-#include "csv.h"
+#include "harness/csv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,14 +14,24 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const csv_columns[] = {
-    "run_id",  "timestamp",   "host",        "kernel",      "cpu_model", "workload",
-    "poller",  "variant",     "placement",   "fds",         "active",    "writes",
-    "position", "timeout",    "transport",   "units",       "stack_bytes", "stack_alloc",
-    "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "metric",  "stat",        "value",       "unit",      "repetitions",
-    "iterations", "status",   "note",
-};
-const int csv_ncolumns = sizeof csv_columns / sizeof csv_columns[0];
+/* The header: the run's columns, the case's (params.def, in order), then the measurement's. */
+static const char *const run_columns[] = {"run_id", "timestamp", "host", "kernel", "cpu_model"};
+static const char *const measure_columns[] = {"metric", "stat",       "value",  "unit",
+                                              "repetitions", "iterations", "status", "note"};
+#define N_RUN (int)(sizeof run_columns / sizeof run_columns[0])
+#define N_MEASURE (int)(sizeof measure_columns / sizeof measure_columns[0])
+const int csv_ncolumns = N_RUN + COL_COUNT + N_MEASURE;
+
+const char *csv_column(int i)
+{
+    if (i < 0 || i >= csv_ncolumns)
+        return NULL;
+    if (i < N_RUN)
+        return run_columns[i];
+    if (i < N_RUN + COL_COUNT)
+        return param_col_name((enum param_col)(i - N_RUN));
+    return measure_columns[i - N_RUN - COL_COUNT];
+}
 
 void csv_sibling(const char *path, const char *suffix, char *out, size_t len)
 {
@@ -141,7 +151,7 @@ int csv_open(struct csv_out *o, const char *path, const struct csv_meta *meta, c
         return -e;
     }
     for (int i = 0; i < csv_ncolumns; i++)
-        append_cell(o, csv_columns[i], i == csv_ncolumns - 1);
+        append_cell(o, csv_column(i), i == csv_ncolumns - 1);
     int rc = csv_flush(o);
     if (rc < 0) {
         snprintf(err, err_len, "cannot write %s: %s", o->tmp_path, strerror(-rc));

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "params.h"
+#include "harness/params.h"
 
 struct csv_meta {
     char run_id[128];
@@ -37,9 +37,9 @@ struct csv_out {
     pthread_mutex_t lock;
 };
 
-/* The header line's columns, in order (without the newline). */
-extern const char *const csv_columns[];
+/* The header line's columns, in order: csv_column(0 .. csv_ncolumns - 1). */
 extern const int csv_ncolumns;
+const char *csv_column(int i);
 
 /* Derived names: "<base>.partial.csv", "<base>.gbench.json", "<base>.partial.gbench.json"
  * where base is path without a trailing ".csv". */

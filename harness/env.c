@@ -1,6 +1,6 @@
 /* env.c - see env.h. */
 #define _GNU_SOURCE
-#include "env.h"
+#include "harness/env.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -13,10 +13,10 @@
 
 #include "mux_config.h"
 #include "mux_git.h"
-#include "placement.h"
-#include "poller.h"
-#include "shim.h"
-#include "sysinfo.h"
+#include "harness/placement.h"
+#include "pollers/poller.h"
+#include "harness/shim.h"
+#include "harness/sysinfo.h"
 
 static void add_text(struct env *e, const char *key, const char *text)
 {

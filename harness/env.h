@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "csv.h"
+#include "harness/csv.h"
 
 #define ENV_MAX_ITEMS 96
 

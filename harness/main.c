@@ -7,7 +7,7 @@
  *                [--list-cases] [-- Google Benchmark flags]
  *   muxbench help
  *
- * Exit status (DESIGN.md section 6): 0 done; 1 an internal failure (a case failed its own
+ * Exit status (harness/exit_codes.h, docs/design.md): 0 done; 1 an internal failure (a case failed its own
  * checks); 2 bad usage (an unknown name lists the valid ones); 3 an environment limit (an
  * unwritable output path, a machine that can run none of the cases) with what to change;
  * 130 interrupted (the finished cases are in <out>.partial.csv).
@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "placement.h"
-#include "poller.h"
-#include "run.h"
-#include "workload.h"
+#include "harness/placement.h"
+#include "pollers/poller.h"
+#include "harness/run.h"
+#include "harness/planner.h"
 
 static void print_usage(FILE *to)
 {
@@ -72,12 +72,8 @@ static void print_help(void)
     for (size_t i = 0; i < poller_count(); i++)
         printf("%s %s", i ? "," : "", poller_at(i)->name);
     printf("\n\nParameters (CSV columns):\n");
-    static const char *const keys[] = {"variant", "placement", "fds", "active", "writes",
-                                       "position", "timeout", "transport", "units",
-                                       "stack_bytes", "stack_alloc", "touch_bytes", "delay_ns",
-                                       "ops", "mean_ns", "busy_ns", "yield_every_ns", NULL};
-    for (int i = 0; keys[i]; i++) {
-        const struct param_def *d = param_find(keys[i]);
+    const struct param_def *d;
+    for (size_t i = 0; (d = param_def_at(i)) != NULL; i++) {
         printf("  %-14s %s", d->key, d->help);
         if (d->type == PARAM_INT)
             printf(" (%lld..%lld)", d->min, d->max);
@@ -140,7 +136,7 @@ static int cmd_list(void)
             printf("  %-18s %-11s reason: %s\n", placement_name((enum placement_id)i),
                    "unavailable", why);
     }
-    return RUN_OK;
+    return MUX_EXIT_OK;
 }
 
 /* Splits a comma list into names; calls take() on each; stops at the first failure. */
@@ -290,12 +286,12 @@ static int cmd_run(int argc, char **argv)
             rc.list_cases = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             print_help();
-            return RUN_OK;
+            return MUX_EXIT_OK;
         } else if (!val && (strcmp(a, "--workload") == 0 || strcmp(a, "--poller") == 0 ||
                             strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 ||
                             strcmp(a, "--repetitions") == 0 || strcmp(a, "--min-time") == 0)) {
             fprintf(stderr, "muxbench: %s needs a value\n", a);
-            return RUN_USAGE;
+            return MUX_EXIT_USAGE;
         } else if (strcmp(a, "--workload") == 0) {
             workloads = argv[++i];
         } else if (strcmp(a, "--poller") == 0) {
@@ -303,52 +299,52 @@ static int cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--out") == 0) {
             if (!*val) {
                 fprintf(stderr, "muxbench: --out needs a file name\n");
-                return RUN_USAGE;
+                return MUX_EXIT_USAGE;
             }
             snprintf(rc.out_path, sizeof rc.out_path, "%s", argv[++i]);
         } else if (strcmp(a, "--set") == 0) {
             char err[1024];
             if (param_parse_set(&rc.opts.set, argv[++i], err, sizeof err) < 0) {
                 fprintf(stderr, "muxbench: %s\n", err);
-                return RUN_USAGE;
+                return MUX_EXIT_USAGE;
             }
         } else if (strcmp(a, "--repetitions") == 0) {
             if (parse_positive(a, argv[++i], 1, 1000, &reps) < 0 || reps != (int)reps) {
                 if (reps != (int)reps)
                     fprintf(stderr, "muxbench: --repetitions takes a whole number\n");
-                return RUN_USAGE;
+                return MUX_EXIT_USAGE;
             }
         } else if (strcmp(a, "--min-time") == 0) {
             if (parse_positive(a, argv[++i], 0.001, 600, &min_time) < 0)
-                return RUN_USAGE;
+                return MUX_EXIT_USAGE;
         } else {
             fprintf(stderr, "muxbench: unknown option '%s' (Google Benchmark flags go after "
                             "'--'; see muxbench run --help)\n", a);
-            return RUN_USAGE;
+            return MUX_EXIT_USAGE;
         }
     }
     if (each_name(workloads ? workloads : "", take_workload, &rc) < 0 ||
         each_name(pollers ? pollers : "all", take_poller, &rc) < 0)
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     if (workloads && rc.nworkloads == 0) {
         char names[512];
         workload_names(names, sizeof names);
         fprintf(stderr, "muxbench: --workload '%s' names no workload; valid: %s\n", workloads,
                 names);
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     }
     if (pollers && rc.opts.npollers == 0 && strcmp(pollers, "all") != 0) {
         char names[1024];
         poller_names(names, sizeof names, 0);
         fprintf(stderr, "muxbench: --poller '%s' names no poller; valid: %s, all\n", pollers,
                 names);
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     }
     if (!workloads)
         for (size_t w = 0; w < workload_count(); w++)
             take_workload(workload_at(w)->name, &rc);
     if (check_sets(&rc) < 0)
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     rc.opts.repetitions = (int)reps;
     rc.shim.repetitions = reps > 0 ? (int)reps : rc.opts.quick ? 3 : 5;
     rc.shim.min_time_s = min_time > 0 ? min_time : rc.opts.quick ? 0.05 : 0.2;
@@ -358,7 +354,7 @@ static int cmd_run(int argc, char **argv)
     int gb_argc = 1 + (argc - i);
     char **gb_argv = calloc((size_t)gb_argc + 1, sizeof *gb_argv);
     if (!gb_argv)
-        return RUN_INTERNAL;
+        return MUX_EXIT_FAIL;
     gb_argv[0] = "muxbench";
     for (int k = i; k < argc; k++)
         gb_argv[1 + k - i] = argv[k];
@@ -366,7 +362,7 @@ static int cmd_run(int argc, char **argv)
     if (shim_init(&gb_argc, gb_argv, err, sizeof err) < 0) {
         fprintf(stderr, "muxbench: %s\n", err);
         free(gb_argv);
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     }
     free(gb_argv);
     return run_execute(&rc, argc, argv);
@@ -376,7 +372,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         print_usage(stderr);
-        return RUN_USAGE;
+        return MUX_EXIT_USAGE;
     }
     if (strcmp(argv[1], "list") == 0)
         return cmd_list();
@@ -385,9 +381,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         print_help();
-        return RUN_OK;
+        return MUX_EXIT_OK;
     }
     fprintf(stderr, "muxbench: unknown command '%s'; valid commands: list, run, help\n",
             argv[1]);
-    return RUN_USAGE;
+    return MUX_EXIT_USAGE;
 }

@@ -1,6 +1,7 @@
 /* params.c - see params.h. */
 #define _GNU_SOURCE
-#include "params.h"
+#include "harness/params.h"
+#include "pollers/poller.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,66 +11,41 @@
 #include <string.h>
 
 static const char *const col_names[COL_COUNT] = {
-    [COL_WORKLOAD] = "workload",   [COL_POLLER] = "poller",       [COL_VARIANT] = "variant",
-    [COL_PLACEMENT] = "placement", [COL_FDS] = "fds",             [COL_ACTIVE] = "active",
-    [COL_WRITES] = "writes",       [COL_POSITION] = "position",   [COL_TIMEOUT] = "timeout",
-    [COL_TRANSPORT] = "transport", [COL_UNITS] = "units",         [COL_STACK_BYTES] = "stack_bytes",
-    [COL_STACK_ALLOC] = "stack_alloc", [COL_TOUCH_BYTES] = "touch_bytes",
-    [COL_DELAY_NS] = "delay_ns",   [COL_OPS] = "ops",             [COL_MEAN_NS] = "mean_ns",
-    [COL_BUSY_NS] = "busy_ns",     [COL_YIELD_EVERY_NS] = "yield_every_ns",
+#define MUX_COLUMN(id, key, help) [COL_##id] = key,
+#define MUX_PARAM(id, key, type, min, max, choices, help) [COL_##id] = key,
+#include "harness/params.def"
+#undef MUX_COLUMN
+#undef MUX_PARAM
 };
 
-static const char *const placements[] = {"same-pu",  "smt-sibling", "same-l3", "cross-l3",
-                                         "cross-numa", "unpinned",  NULL};
-static const char *const positions[] = {"spread", "first", "last", NULL};
-static const char *const timeouts[] = {"blocking", "zero", NULL};
-static const char *const transports[] = {"unix", "tcp", NULL};
-static const char *const stack_allocs[] = {"pthread", "guard", "pool", NULL};
-
-#define GIB (1024LL * 1024 * 1024)
-#define HOUR_NS (3600LL * 1000000000)
 static const struct param_def defs[] = {
-    {"variant", PARAM_CHOICE, 0, 0, NULL, "the workload's mechanism"},
-    {"placement", PARAM_CHOICE, 0, 0, placements, "where a pair of threads runs"},
-    {"fds", PARAM_INT, 1, 10000000, NULL, "fds registered with the poller"},
-    {"active", PARAM_INT, 1, 10000000, NULL, "fds made ready per round"},
-    {"writes", PARAM_INT, 1, 1000000, NULL, "writes per round"},
-    {"position", PARAM_CHOICE, 0, 0, positions, "where the active fds sit"},
-    {"timeout", PARAM_CHOICE, 0, 0, timeouts, "the wait's timeout"},
-    {"transport", PARAM_CHOICE, 0, 0, transports, "socket kind"},
-    {"units", PARAM_INT, 1, 100000000, NULL, "threads, coroutines or connections"},
-    {"stack_bytes", PARAM_SIZE, 4096, GIB, NULL, "stack size per unit"},
-    {"stack_alloc", PARAM_CHOICE, 0, 0, stack_allocs, "how stacks are allocated"},
-    {"touch_bytes", PARAM_SIZE, 0, GIB, NULL, "stack bytes written per unit"},
-    {"delay_ns", PARAM_DURATION, 0, HOUR_NS, NULL, "how long the server delays each answer"},
-    {"ops", PARAM_INT, 1, 100000000, NULL, "operations per worker"},
-    {"mean_ns", PARAM_DURATION, 0, HOUR_NS, NULL, "mean of the exponential sleeps"},
-    {"busy_ns", PARAM_DURATION, 1000, HOUR_NS, NULL, "how long a task computes"},
-    {"yield_every_ns", PARAM_DURATION, 1000, HOUR_NS, NULL, "how often a busy task yields"},
+#define MUX_COLUMN(id, key, help)
+#define MUX_PARAM(id, key, type, min, max, choices, help) {key, PARAM_##type, min, max, choices, help},
+#include "harness/params.def"
+#undef MUX_COLUMN
+#undef MUX_PARAM
 };
+#define NDEFS (sizeof defs / sizeof defs[0])
 
 const char *param_col_name(enum param_col col) { return col_names[col]; }
 
+const struct param_def *param_def_at(size_t i) { return i < NDEFS ? &defs[i] : NULL; }
+
 const struct param_def *param_find(const char *key)
 {
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+    for (size_t i = 0; i < NDEFS; i++)
         if (strcmp(defs[i].key, key) == 0)
             return &defs[i];
     return NULL;
 }
 
-void param_keys(char *buf, size_t len)
+static const char *def_key(size_t i, const void *arg)
 {
-    size_t used = 0;
-    if (len)
-        buf[0] = '\0';
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-        int n = snprintf(buf + used, len > used ? len - used : 0, "%s%s", i ? ", " : "",
-                         defs[i].key);
-        if (n > 0)
-            used += (size_t)n;
-    }
+    (void)arg;
+    return defs[i].key;
 }
+
+void param_keys(char *buf, size_t len) { mux_join_names(buf, len, NDEFS, def_key, NULL); }
 
 /* Strict: digits, then ns, us, ms or s (none: ns), nothing else; -1 when malformed. */
 static int parse_duration(const char *s, long long *out)
@@ -110,7 +86,7 @@ static int parse_number(const char *s, int allow_suffix, long long *out)
         switch (tolower((unsigned char)*end)) {
         case 'k': mult = 1024; break;
         case 'm': mult = 1024 * 1024; break;
-        case 'g': mult = GIB; break;
+        case 'g': mult = MUX_GIB; break;
         default: return -1;
         }
         end++;

@@ -2,7 +2,8 @@
  * params.h - case parameters. Every parameter is a CSV column (docs/csv.md), so what a user
  * types after --set is what the CSV shows: `--set fds=1000,10000` sweeps the `fds` column.
  *
- * A workload declares which keys it takes, with its default and --quick value lists; the
+ * The columns and keys are listed once, in params.def. A workload declares which keys it takes,
+ * with its default and --quick value lists; the
  * command line may replace any of them. Values are checked against the key's type and range
  * when the command line is read, before anything runs (exit 2 on a bad one).
  */
@@ -15,27 +16,17 @@
 extern "C" {
 #endif
 
-/* The identity columns of a case, in CSV order. */
+#define MUX_GIB (1024LL * 1024 * 1024)
+#define MUX_HOUR_NS (3600LL * 1000000000)
+#define MUX_CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* The identity columns of a case, in CSV order (params.def). */
 enum param_col {
-    COL_WORKLOAD,
-    COL_POLLER,
-    COL_VARIANT,
-    COL_PLACEMENT,
-    COL_FDS,
-    COL_ACTIVE,
-    COL_WRITES,
-    COL_POSITION,
-    COL_TIMEOUT,
-    COL_TRANSPORT,
-    COL_UNITS,
-    COL_STACK_BYTES,
-    COL_STACK_ALLOC,
-    COL_TOUCH_BYTES,
-    COL_DELAY_NS,
-    COL_OPS,
-    COL_MEAN_NS,
-    COL_BUSY_NS,
-    COL_YIELD_EVERY_NS,
+#define MUX_COLUMN(id, key, help) COL_##id,
+#define MUX_PARAM(id, key, type, min, max, choices, help) COL_##id,
+#include "harness/params.def"
+#undef MUX_COLUMN
+#undef MUX_PARAM
     COL_COUNT
 };
 
@@ -85,6 +76,8 @@ const char *param_col_name(enum param_col col);
 const struct param_def *param_find(const char *key);
 /* "fds, active, ..." for an error message. */
 void param_keys(char *buf, size_t len);
+/* The i-th settable key in CSV order, or NULL past the last (the help text lists them). */
+const struct param_def *param_def_at(size_t i);
 
 /* Parses "key=v1,v2,..." into *o. Returns 0, or -1 with a message in err (exit 2). */
 int param_parse_set(struct param_overrides *o, const char *arg, char *err, size_t err_len);

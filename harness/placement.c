@@ -12,7 +12,7 @@
  *     reported as missing rather than guessed from packages.
  */
 #define _GNU_SOURCE
-#include "placement.h"
+#include "harness/placement.h"
 
 #include <errno.h>
 #include <pthread.h>

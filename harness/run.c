@@ -1,6 +1,6 @@
 /* run.c - see run.h. */
 #define _GNU_SOURCE
-#include "run.h"
+#include "harness/run.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csv.h"
-#include "stats.h"
+#include "harness/csv.h"
+#include "harness/stats.h"
 
 /* ---- planning --------------------------------------------------------------------------- */
 
@@ -69,10 +69,10 @@ int run_plan(const struct run_config *rc, struct plan *plan, char *msg, size_t l
                 return st;
         }
     }
-    return RUN_OK;
+    return MUX_EXIT_OK;
 oom:
     snprintf(msg, len, "out of memory while planning");
-    return RUN_INTERNAL;
+    return MUX_EXIT_FAIL;
 }
 
 /* ---- interruption ------------------------------------------------------------------------ */
@@ -119,7 +119,7 @@ static void *signal_thread(void *arg)
     if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
         fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
                 strsignal(sig), g_csv->path);
-        _exit(RUN_INTERRUPTED);
+        _exit(MUX_EXIT_INTERRUPTED);
     }
     /* Child processes first (a workload's helper): nothing of the run may outlive it. */
     for (int w = 0; g_run && w < g_run->nworkloads; w++)
@@ -132,7 +132,7 @@ static void *signal_thread(void *arg)
             "\nmuxbench: interrupted by %s: %d case%s finished, their rows are in %s%s\n",
             strsignal(sig), g_cases_done, g_cases_done == 1 ? "" : "s", g_csv->partial_path,
             rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
-    _exit(RUN_INTERRUPTED);
+    _exit(MUX_EXIT_INTERRUPTED);
 }
 
 /* ---- rows -------------------------------------------------------------------------------- */
@@ -269,7 +269,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             if (shim_filter_matches(plan.cases[i]->name))
                 printf("%s\n", plan.cases[i]->name);
         plan_free(&plan);
-        return RUN_OK;
+        return MUX_EXIT_OK;
     }
 
     struct env env;
@@ -286,7 +286,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     if (csv_open(&csv, path, &env.meta, err, sizeof err) < 0) {
         fprintf(stderr, "muxbench: %s; choose a writable --out path\n", err);
         plan_free(&plan);
-        return RUN_LIMIT;
+        return MUX_EXIT_ENV;
     }
     char json_path[PATH_MAX];
     csv_sibling(path, ".gbench.json", json_path, sizeof json_path);
@@ -310,7 +310,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
                 strerror(sig_rc));
         csv_discard(&csv);
         plan_free(&plan);
-        return RUN_INTERNAL;
+        return MUX_EXIT_FAIL;
     }
     crash_handlers_install();
 
@@ -328,7 +328,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     if (!summary || !stopped_groups) {
         fprintf(stderr, "muxbench: out of memory before the first case\n");
         csv_abort_partial(&csv);
-        _exit(RUN_INTERNAL);
+        _exit(MUX_EXIT_FAIL);
     }
     int index = 0;
     const struct workload *current = NULL; /* whose cases are running */
@@ -442,7 +442,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
             fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
                     "are in %s\n", csv.tmp_path, strerror(-flush_rc), csv.partial_path);
             csv_abort_partial(&csv);
-            _exit(RUN_INTERNAL);
+            _exit(MUX_EXIT_FAIL);
         }
         g_cases_done++;
         fputs(tail, stderr);
@@ -464,7 +464,7 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     atomic_store(&g_committed, commit_rc == 0);
     if (commit_rc < 0) {
         fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
-        status = RUN_INTERNAL;
+        status = MUX_EXIT_FAIL;
     }
 
     int width = 4;
@@ -480,12 +480,12 @@ int run_execute(struct run_config *rc, int argc, char **argv)
     free(summary);
     free(stopped_groups);
     plan_free(&plan);
-    if (status == RUN_OK && errors)
-        status = RUN_INTERNAL;
-    if (status == RUN_OK && ran == 0 && skipped_env > 0) {
+    if (status == MUX_EXIT_OK && errors)
+        status = MUX_EXIT_FAIL;
+    if (status == MUX_EXIT_OK && ran == 0 && skipped_env > 0) {
         fprintf(stderr, "muxbench: nothing could be measured on this machine; the CSV "
                         "records why for each case\n");
-        status = RUN_LIMIT;
+        status = MUX_EXIT_ENV;
     }
     return status;
 }

@@ -7,13 +7,13 @@
 
 #include <limits.h>
 
-#include "env.h"
-#include "shim.h"
-#include "workload.h"
+#include "harness/env.h"
+#include "harness/shim.h"
+#include "harness/planner.h"
 
 #define RUN_MAX_WORKLOADS 16
 
-enum run_exit { RUN_OK = 0, RUN_INTERNAL = 1, RUN_USAGE = 2, RUN_LIMIT = 3, RUN_INTERRUPTED = 130 };
+#include "harness/exit_codes.h"
 
 struct run_config {
     struct run_opts opts;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "workload.h"
+#include "harness/planner.h"
 
 static double empty_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
 {

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "bench.h"
+#include "harness/bench.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,6 +1,6 @@
 /* stats.c - see stats.h. */
 #define _GNU_SOURCE
-#include "stats.h"
+#include "harness/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* sysinfo.c - see sysinfo.h. */
 #define _GNU_SOURCE
-#include "sysinfo.h"
+#include "harness/sysinfo.h"
 
 #include <dirent.h>
 #include <stdio.h>

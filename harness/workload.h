@@ -1,17 +1,18 @@
 /*
  * workload.h - what a workload gives the harness: its name, the parameters it takes, and a
  * planner that turns the run's options into cases (bench.h). The harness knows every workload
- * through the table in registry.c; a workload knows the poller API and this small C API,
- * never Google Benchmark's types.
+ * through the list in workload_list.c; a workload knows the poller API, this small C API and
+ * the planner's helpers (planner.h), never Google Benchmark's types.
  */
 #ifndef MUX_WORKLOAD_H
 #define MUX_WORKLOAD_H
 
 #include <stddef.h>
 
-#include "bench.h"
-#include "params.h"
-#include "poller.h"
+#include "harness/bench.h"
+#include "harness/exit_codes.h"
+#include "harness/params.h"
+#include "pollers/poller.h"
 
 #define RUN_MAX_POLLERS 32
 
@@ -36,7 +37,7 @@ struct workload {
     /* 0 when it can run here, else -errno and the reason. NULL: always. */
     int (*probe)(char *why, size_t why_len);
     /* Appends this workload's cases for one poller (NULL when !per_poller). Returns 0, or an
-     * exit status (2 bad usage, 3 an environment limit) with the message in msg. */
+     * exit status (MUX_EXIT_USAGE, MUX_EXIT_ENV) with the message in msg. */
     int (*plan)(struct plan *plan, const struct run_opts *o, const struct workload *w,
                 const struct poller_ops *poller, char *msg, size_t msg_len);
     /* Once the workload's last case in the run has ended (before the next workload's first):
@@ -50,34 +51,10 @@ struct workload {
     void (*interrupted)(void);
 };
 
-/* The registry (registry.c). */
+/* The list of every workload, in the order a run executes them (workload_list.c). */
 size_t workload_count(void);
 const struct workload *workload_at(size_t i);
 const struct workload *workload_find(const char *name);
 void workload_names(char *buf, size_t len);
-
-/* For planners. */
-
-/* A new case in the plan with workload and poller columns set (poller may be NULL); NULL when
- * out of memory. Fill in the rest, then call bench_case_name(). */
-struct bench_case *plan_add(struct plan *plan, const struct workload *w,
-                            const struct poller_ops *poller);
-/* Builds c->name from its columns: workload/poller/key:value/... */
-void bench_case_name(struct bench_case *c);
-void plan_free(struct plan *plan);
-
-/* The values for key: the user's --set values, else the workload's defaults (or --quick
- * values). Returns the count (0 when the workload does not take the key). */
-int run_values(const struct run_opts *o, const struct workload *w, const char *key,
-               struct param_set *out);
-/* The same as numbers (INT or SIZE keys); returns the count. */
-int run_numbers(const struct run_opts *o, const struct workload *w, const char *key,
-                long long *out, int max);
-/* The first poller of the run that is available here (NULL: none): the cases a per-poller
- * workload runs without a poller (its thread variants) are planned in that poller's plan()
- * call, so they run once per run. */
-const struct poller_ops *run_first_poller(const struct run_opts *o);
-/* The param_use of key in w, or NULL. */
-const struct param_use *workload_param(const struct workload *w, const char *key);
 
 #endif

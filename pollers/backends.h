@@ -2,7 +2,7 @@
 #ifndef MUX_BACKENDS_H
 #define MUX_BACKENDS_H
 
-#include "poller.h"
+#include "pollers/poller.h"
 
 extern const struct poller_ops select_ops;
 extern const struct poller_ops poll_ops;

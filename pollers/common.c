@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdtab.h"
-#include "backends.h"
-#include "poller.h"
+#include "pollers/fdtab.h"
+#include "pollers/backends.h"
+#include "pollers/poller.h"
 
 int fdtab_reserve(struct fdtab *t, int fd)
 {
@@ -111,4 +111,21 @@ int poller_unavailable(char *why, size_t len, int err, const char *reason)
     if (why && len)
         snprintf(why, len, "%s", reason);
     return err;
+}
+
+void mux_join_names(char *buf, size_t len, size_t n, const char *(*name)(size_t i, const void *arg),
+                    const void *arg)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < n && used + 1 < len; i++) {
+        const char *s = name(i, arg);
+        if (!s)
+            continue;
+        int k = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", s);
+        if (k < 0)
+            return;
+        used += (size_t)k < len - used ? (size_t)k : len - used - 1;
+    }
 }

@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends.h"
-#include "fdtab.h"
+#include "pollers/backends.h"
+#include "pollers/fdtab.h"
 
 struct epoll_poller {
     struct poller base;

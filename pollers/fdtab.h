@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "poller.h"
+#include "pollers/poller.h"
 
 struct fd_slot {
     uint32_t events; /* the caller's interest and mode bits; 0 = not registered */

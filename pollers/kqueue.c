@@ -74,7 +74,7 @@
 
 #include <errno.h>
 
-#include "backends.h"
+#include "pollers/backends.h"
 
 #if KQ_REAL
 
@@ -91,7 +91,7 @@
 #include <sys/event.h>
 #endif
 
-#include "fdtab.h"
+#include "pollers/fdtab.h"
 
 enum { KQ_R = 1u << 0, KQ_W = 1u << 1 }; /* fd_slot.state: the filters the fd has in the kernel */
 

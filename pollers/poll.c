@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "backends.h"
-#include "fdtab.h"
-#include "pollmask.h"
+#include "pollers/backends.h"
+#include "pollers/fdtab.h"
+#include "pollers/pollmask.h"
 
 struct poll_poller {
     struct poller base;

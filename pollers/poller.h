@@ -142,6 +142,12 @@ int poller_check_events(const struct poller_ops *ops, uint32_t events);
  * ("none" when io_uring is not built). */
 const char *poller_uring_setup_flags(void);
 
+/* Joins names into buf, separated by ", ", for messages and help text: name(i, arg) gives the
+ * i-th of n names, or NULL to leave it out. Every list of names (backends, workloads, --set keys)
+ * is joined here, so they read alike and truncate alike (at len - 1 bytes, always terminated). */
+void mux_join_names(char *buf, size_t len, size_t n, const char *(*name)(size_t i, const void *arg),
+                    const void *arg);
+
 /* Names the features for `muxbench list`, e.g. "level,edge,oneshot,O(1),hup/err". */
 void poller_features_str(unsigned features, char *buf, size_t len);
 

@@ -12,7 +12,7 @@
 #include <poll.h>
 #include <stdint.h>
 
-#include "poller.h"
+#include "pollers/poller.h"
 
 static inline unsigned mux_to_pollmask(uint32_t events)
 {

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "poller.h"
-#include "backends.h"
+#include "pollers/poller.h"
+#include "pollers/backends.h"
 
 static const struct poller_ops *const backends[] = {
     &select_ops,  &poll_ops,         &epoll_ops,         &epoll_et_ops, &epoll_oneshot_ops,
@@ -33,20 +33,15 @@ const struct poller_ops *poller_find(const char *name)
     return NULL;
 }
 
+static const char *listed_name(size_t i, const void *include_test_only)
+{
+    const int all = *(const int *)include_test_only;
+    return (backends[i]->features & MUX_F_TEST_ONLY) && !all ? NULL : backends[i]->name;
+}
+
 void poller_names(char *buf, size_t len, int include_test_only)
 {
-    size_t used = 0;
-    if (len)
-        buf[0] = '\0';
-    for (size_t i = 0; i < poller_count(); i++) {
-        if ((backends[i]->features & MUX_F_TEST_ONLY) && !include_test_only)
-            continue;
-        int n = snprintf(buf + used, len > used ? len - used : 0, "%s%s", used ? ", " : "",
-                         backends[i]->name);
-        if (n < 0)
-            return;
-        used += (size_t)n;
-    }
+    mux_join_names(buf, len, poller_count(), listed_name, &include_test_only);
 }
 
 int poller_probe(const struct poller_ops *ops, char *why, size_t why_len)

@@ -28,8 +28,8 @@
 #include <string.h>
 #include <sys/select.h>
 
-#include "backends.h"
-#include "fdtab.h"
+#include "pollers/backends.h"
+#include "pollers/fdtab.h"
 
 #define WORD_BITS ((int)(sizeof(unsigned long) * CHAR_BIT))
 

@@ -5,9 +5,8 @@
  *
  * One wait is one io_uring_enter(GETEVENTS) that runs the completions' deferred work (quirk
  * k), then a read of the completion (CQ) ring; when it is empty and the timeout is not zero,
- * one more io_uring_enter
- * (GETEVENTS, with the timeout as an EXT_ARG timespec) submits any queued re-arms (quirk b)
- * and sleeps until a completion arrives. Each CQE's user_data names (fd, generation): stale
+ * one more io_uring_enter (GETEVENTS, with the timeout as an EXT_ARG timespec) submits any
+ * queued re-arms (quirk b) and sleeps until a completion arrives. Each CQE's user_data names (fd, generation): stale
  * ones are dropped, and several CQEs of one fd are merged into one event. A registered but
  * idle fd costs a wait nothing: claim C1's O(1). Registration is one io_uring_enter per add,
  * mod and del, as epoll pays one epoll_ctl; nothing is batched behind the caller's back.
@@ -55,8 +54,10 @@
  *     wakeup may bring only stale CQEs, so a wait that got nothing checks the clock and sleeps
  *     again for what is left: a timeout is never cut short.
  *  h) Timeouts: the EXT_ARG timespec (IORING_FEAT_EXT_ARG, 5.11, required) is nanoseconds on
- *     an hrtimer, never rounded down to a busy poll; 0 only reads the ring (no system call
- *     unless re-arms are queued or the CQ overflowed); negative sleeps without a timeout.
+ *     an hrtimer, never rounded down to a busy poll; negative sleeps without a timeout. 0
+ *     never sleeps: in deferred mode (quirk k) it still makes one io_uring_enter(GETEVENTS),
+ *     which runs the completions' work; otherwise it reads the ring with no system call
+ *     unless re-arms are queued or the CQ overflowed.
  *  i) SQ full: add/mod/del submit at once, their SQEs queued after any re-arms a wait left,
  *     in one io_uring_enter; the SQ therefore holds a handful of entries and a poll occupies
  *     none once submitted. When there is no room (io_uring_get_sqe would return NULL) we
@@ -88,9 +89,9 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "backends.h"
-#include "fdtab.h"
-#include "pollmask.h"
+#include "pollers/backends.h"
+#include "pollers/fdtab.h"
+#include "pollers/pollmask.h"
 #include "mux_config.h"
 
 #define URING_SUMMARY "io_uring multishot poll (edge-like), re-armed without IORING_CQE_F_MORE"

@@ -56,8 +56,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "workload.h"
+#include "harness/exit_codes.h"
+#include "harness/planner.h"
+#include "harness/workload.h"
+#include "workloads/runtime/sched.h"
+#include "workloads/support/loop.h"
 
 #define CANCEL_STACK (64 * 1024)
 #define CANCEL_AFTER_NS 50000000LL       /* the seed's 50 ms */

@@ -63,8 +63,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "workload.h"
+#include "harness/exit_codes.h"
+#include "harness/planner.h"
+#include "harness/workload.h"
+#include "workloads/runtime/sched.h"
+#include "workloads/support/loop.h"
 
 #define CP_STACK (64 * 1024)
 #define CP_BATCH 1000           /* awaits or requests per body() call */

@@ -69,10 +69,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "coro.h"
-#include "coro_switch.h"
-#include "placement.h"
-#include "workload.h"
+#include "workloads/runtime/coro.h"
+#include "workloads/runtime/coro_switch.h"
+#include "harness/placement.h"
+#include "harness/planner.h"
 
 enum variant { V_FUTEX, V_PIPE, V_YIELD, V_CORO_ASM, V_CORO_UCONTEXT, V_CORO_RAW };
 

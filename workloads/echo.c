@@ -1,7 +1,7 @@
 /*
  * echo.c - many connections, each served by its own blocking thread or by its own coroutine
  * over one poller: requests/s, latency and the server's resident memory from 10 to 10,000
- * connections (DESIGN.md section 4; seed 002 sections 4 and 5: "threads vs async for many
+ * connections (docs/design.md; seed 002 sections 4 and 5: "threads vs async for many
  * connections", "1,000 threads = 8 GB", "async wins for high concurrency").
  *
  * One op is one request: the client sends a 64-byte message on one connection and waits for
@@ -31,7 +31,7 @@
  *              flight fits the 1 KiB buffer, so one read drains the socket; a full buffer is
  *              read again before parking), sends the echo and parks again: the loop of a
  *              level-triggered event loop, with no read per request that returns EAGAIN. The
- *              scheduler's registration policy (cosched.h: per-wait on level backends, i.e. two
+ *              scheduler's registration policy (workloads/runtime/sched.h: per-wait on level backends, i.e. two
  *              epoll_ctl per park on epoll) is named in each row's note.
  *   Both run the same serve() loop with the same 1 KiB buffer on their stack.
  *
@@ -127,11 +127,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cosched.h"
-#include "placement.h"
-#include "stats.h"
-#include "sysinfo.h"
-#include "workload.h"
+#include "workloads/runtime/sched.h"
+#include "harness/placement.h"
+#include "harness/stats.h"
+#include "harness/sysinfo.h"
+#include "harness/planner.h"
 
 #define ECHO_MSG_BYTES 64
 #define ECHO_BUF_BYTES 1024

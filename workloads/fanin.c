@@ -84,13 +84,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fanin_pool.h"
-#include "placement.h"
-#include "stats.h"
-#include "workload.h"
+#include "workloads/support/fanin_pool.h"
+#include "harness/placement.h"
+#include "harness/stats.h"
+#include "harness/planner.h"
 
-#define EXIT_USAGE 2
-#define EXIT_LIMIT 3
 #define FOLLOWUP_NS 1000000000LL /* the timeout of a blocking wait for the rest of a wave */
 #define LOST_NS 1000000000LL     /* a wave incomplete this long after its writes lost events */
 #define TOKEN(idx) ((void *)(uintptr_t)((idx) + 1))
@@ -683,7 +681,7 @@ static int limit_message(char *msg, size_t len, const char *what, long long want
              what, want, hard, POOL_FD_RESERVE, hard - POOL_FD_RESERVE,
              raisable ? "this process may raise it (it has CAP_SYS_RESOURCE)"
                       : "here this user cannot raise it (setrlimit: Operation not permitted)");
-    return EXIT_LIMIT;
+    return MUX_EXIT_ENV;
 }
 
 static struct bench_case *add_case(struct plan *plan, const struct workload *w,
@@ -769,7 +767,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
             if (active > param_number(user_fds->values[i])) {
                 snprintf(msg, len, "active=%lld is larger than fds=%s: a round cannot make more "
                          "fds ready than are registered", active, user_fds->values[i]);
-                return EXIT_USAGE;
+                return MUX_EXIT_USAGE;
             }
         if (active > max_n)
             return limit_message(msg, len, "active", active);
@@ -777,7 +775,7 @@ static int fanin_plan(struct plan *plan, const struct run_opts *o, const struct 
             if (strcmp(wr.values[k], "auto") != 0 && param_number(wr.values[k]) < active) {
                 snprintf(msg, len, "writes=%s is smaller than active=%lld: a round must write "
                          "to every active fd at least once", wr.values[k], active);
-                return EXIT_USAGE;
+                return MUX_EXIT_USAGE;
             }
     }
     /* Every combination of the other parameters is one sweep over fds (transport outermost,

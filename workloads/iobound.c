@@ -54,9 +54,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "loop.h"
-#include "stats.h"
-#include "workload.h"
+#include "harness/exit_codes.h"
+#include "harness/planner.h"
+#include "harness/stats.h"
+#include "harness/workload.h"
+#include "workloads/runtime/sched.h"
+#include "workloads/support/loop.h"
 
 #define IOB_STACK (64 * 1024)
 #define IOB_OPS_MAX 10000000LL /* units × ops recorded per repetition */

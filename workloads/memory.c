@@ -79,7 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "units.h"
+#include "workloads/support/units.h"
 
 #define MIB ((size_t)1 << 20)
 #define POOL_CHUNK (64 * MIB)

@@ -70,8 +70,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "workload.h"
+#include "harness/exit_codes.h"
+#include "harness/planner.h"
+#include "harness/workload.h"
+#include "workloads/runtime/sched.h"
+#include "workloads/support/loop.h"
 
 #define NWAIT_MAGIC 0x6e776169u /* "nwai" */
 #define NWAIT_UNITS_MAX 10000

@@ -57,8 +57,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cosched.h"
-#include "units.h"
+#include "workloads/runtime/sched.h"
+#include "workloads/support/units.h"
 
 #define SLEEP_NS 500000 /* the seed's task_spawn: 0.5 ms */
 

@@ -2,7 +2,7 @@
 
 Everything the loader checks is written down here, so the contract has one home on the Python
 side. When docs/csv.md changes, this file changes with it. It imports nothing: the command-line
-tests (tests/test_cli.py, standard library only) load it by path.
+tests (tests/cli/test_cli.py, standard library only) load it by path.
 """
 
 # Every column of docs/csv.md, in the order the suite writes them. Later versions may add

@@ -49,7 +49,7 @@
 #include <stdlib.h>
 
 #include "mux_config.h"
-#include "peer.h"
+#include "pollers/peers/peer.h"
 
 #if MUX_HAVE_LIBEV
 #include <ev.h>

@@ -64,7 +64,7 @@
 #include <sys/time.h>
 
 #include "mux_config.h"
-#include "peer.h"
+#include "pollers/peers/peer.h"
 
 #if MUX_HAVE_LIBEVENT
 #include <event2/event.h>

@@ -50,7 +50,7 @@
 #include <stdlib.h>
 
 #include "mux_config.h"
-#include "peer.h"
+#include "pollers/peers/peer.h"
 
 #if MUX_HAVE_LIBUV
 #include <uv.h>

@@ -1,6 +1,6 @@
 /* peer.c - see peer.h. */
 #define _GNU_SOURCE
-#include "peer.h"
+#include "pollers/peers/peer.h"
 
 #include <errno.h>
 #include <stdio.h>

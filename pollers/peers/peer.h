@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../backends.h"
-#include "../fdtab.h"
+#include "pollers/backends.h"
+#include "pollers/fdtab.h"
 
 struct peer_event {
     int fd;
