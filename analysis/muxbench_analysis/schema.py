@@ -32,7 +32,9 @@ CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
                 "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p95", "p99")
+# p50/p95/p99: percentiles of per-operation samples within a repetition (median over them).
+PERCENTILE_STATS = ("p50", "p95", "p99")
+STATS = ("median", "mean", "min", "max", "stddev", "cv") + PERCENTILE_STATS
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
