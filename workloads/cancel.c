@@ -43,7 +43,6 @@
  *     or a pthread_create/cosched_spawn/socketpair that fails for a limit, is a `limit` row.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -103,39 +102,6 @@ struct cancel {
     char group[96];
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static long count_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    long n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static long count_maps(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return -1;
-    long n = 0;
-    int ch;
-    while ((ch = getc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
-}
-
 static int open_pair(struct task *t, int nonblock)
 {
     t->sv[0] = t->sv[1] = -1;
@@ -181,9 +147,9 @@ static void canceller(void *arg)
     struct cancel *k = arg;
     int64_t until = k->first_start + CANCEL_AFTER_NS;
     do /* the tasks all park in the first round; 50 ms is long after */
-        cosched_sleep(until - mono_ns());
-    while (mono_ns() < until);
-    k->t_cancel = mono_ns();
+        cosched_sleep(until - bench_now_ns());
+    while (bench_now_ns() < until);
+    k->t_cancel = bench_now_ns();
     cosched_cancel_all(NULL);
 }
 
@@ -243,7 +209,7 @@ static void cancel_cleanup(struct cancel *k)
     k->tids = NULL;
 }
 
-static long thread_count(void) { return count_dir("/proc/self/task"); }
+static long thread_count(void) { return loop_count_entries("/proc/self/task"); }
 
 static int cancel_setup(struct bench_case *c, char *msg, size_t len)
 {
@@ -289,16 +255,16 @@ static void cancel_run_start(struct bench_case *c, struct bench_state *st)
     atomic_store(&k->released, 0);
     for (long i = 0; i < k->units; i++)
         k->tasks[i] = (struct task){.k = k, .i = i, .sv = {-1, -1}};
-    k->fds0 = count_dir("/proc/self/fd");
+    k->fds0 = loop_count_entries("/proc/self/fd");
     k->threads0 = thread_count();
-    k->maps0 = count_maps();
+    k->maps0 = coro_map_entries();
 }
 
 static double coroutine_storm(struct cancel *k, struct bench_state *st)
 {
     struct cosched_stats before, after;
     cosched_get_stats(k->loop.sched, &before);
-    k->first_start = mono_ns();
+    k->first_start = bench_now_ns();
     long spawned = 0;
     int rc = 0;
     for (; spawned < k->units; spawned++)
@@ -332,16 +298,16 @@ static double coroutine_storm(struct cancel *k, struct bench_state *st)
 static double thread_storm(struct cancel *k, struct bench_state *st)
 {
     int err = 0;
-    k->first_start = mono_ns();
+    k->first_start = bench_now_ns();
     long started = loop_threads_start(k->tids, k->units, CANCEL_STACK,
                                       k->variant == V_EVENTFD ? task_eventfd : task_pthread_cancel,
                                       k->tasks, sizeof *k->tasks, &err);
-    int64_t deadline = mono_ns() + BLOCK_WAIT_NS;
-    while (atomic_load(&k->blocked) + atomic_load(&k->released) < started && mono_ns() < deadline)
+    int64_t deadline = bench_now_ns() + BLOCK_WAIT_NS;
+    while (atomic_load(&k->blocked) + atomic_load(&k->released) < started && bench_now_ns() < deadline)
         nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
     int64_t until = k->first_start + CANCEL_AFTER_NS;
-    while (mono_ns() < until)
-        nanosleep(&(struct timespec){.tv_nsec = until - mono_ns()}, NULL);
+    while (bench_now_ns() < until)
+        nanosleep(&(struct timespec){.tv_nsec = until - bench_now_ns()}, NULL);
     int64_t t0 = bench_now_ns();
     if (k->variant == V_EVENTFD) {
         uint64_t one = 1;
@@ -400,7 +366,7 @@ static void cancel_run_end(struct bench_case *c, struct bench_state *st)
                    released);
         return;
     }
-    long fds = count_dir("/proc/self/fd"), threads = thread_count(), maps = count_maps();
+    long fds = loop_count_entries("/proc/self/fd"), threads = thread_count(), maps = coro_map_entries();
     /* Thread stacks may stay in glibc's cache (quirk a): maps are compared for coroutines. */
     if (fds != k->fds0 || threads != k->threads0 ||
         (MAPS_COMPARED && k->variant == V_COROUTINES && maps != k->maps0)) {

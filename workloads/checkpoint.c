@@ -110,13 +110,6 @@ struct cp {
     int cpu;
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- await_ns ---- */
 
 static long await_fastpath(struct future *f)
@@ -139,10 +132,10 @@ static void awaiter(void *arg)
     struct cp *k = arg;
     long sum = 0;
     const int checkpoint = k->variant == V_CHECKPOINT;
-    k->t0 = mono_ns();
+    k->t0 = bench_now_ns();
     for (uint64_t i = 0; i < k->iters; i++)
         sum += checkpoint ? await_checkpoint(&k->fut) : await_fastpath(&k->fut);
-    k->t1 = mono_ns();
+    k->t1 = bench_now_ns();
     k->sink = sum;
     k->awaits += k->iters;
     char b = 1;
@@ -227,7 +220,7 @@ static void client(void *arg)
 {
     struct cp *k = arg;
     char out[MSG_BYTES], in[MSG_BYTES];
-    k->t0 = mono_ns();
+    k->t0 = bench_now_ns();
     for (uint64_t i = 0; i < k->iters && !k->err; i++) {
         memset(out, (int)(i & 0x7f), sizeof out);
         if (write(k->io[0], out, sizeof out) != (ssize_t)sizeof out)
@@ -236,7 +229,7 @@ static void client(void *arg)
                  memcmp(in, out, sizeof in) != 0)
             k->err = EPROTO;
     }
-    k->t1 = mono_ns();
+    k->t1 = bench_now_ns();
 }
 
 static void server(void *arg)
@@ -292,32 +285,32 @@ static void ticker_coroutine(void *arg)
 {
     struct cp *k = arg;
     for (int64_t due = k->start + TICK_NS; ticker_more(k, due); due += TICK_NS) {
-        int64_t now = mono_ns();
+        int64_t now = bench_now_ns();
         if (due > now && cosched_sleep(due - now) < 0)
             return;
-        note_tick(k, due, mono_ns());
+        note_tick(k, due, bench_now_ns());
     }
 }
 
 static void busy_run(struct cp *k, int coroutine)
 {
-    k->busy_start = mono_ns();
+    k->busy_start = bench_now_ns();
     int64_t last = k->busy_start, now;
-    while ((now = mono_ns()) - k->busy_start < k->busy_ns) {
+    while ((now = bench_now_ns()) - k->busy_start < k->busy_ns) {
         if (coroutine && k->variant == V_YIELDS && now - last >= k->yield_every_ns) {
             cosched_yield();
             k->yields++;
-            last = mono_ns();
+            last = bench_now_ns();
         }
     }
-    k->busy_end = mono_ns();
+    k->busy_end = bench_now_ns();
     atomic_store(&k->busy_done, 1);
 }
 
 static void busy_coroutine(void *arg)
 {
     struct cp *k = arg;
-    if (cosched_sleep(k->start + LEAD_NS - mono_ns()) == 0)
+    if (cosched_sleep(k->start + LEAD_NS - bench_now_ns()) == 0)
         busy_run(k, 1);
 }
 
@@ -328,7 +321,7 @@ static void *ticker_thread(void *arg)
         struct timespec ts = {.tv_sec = due / 1000000000, .tv_nsec = due % 1000000000};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
             ;
-        note_tick(k, due, mono_ns());
+        note_tick(k, due, bench_now_ns());
     }
     return NULL;
 }
@@ -370,7 +363,7 @@ static double starve_body(struct bench_case *c, struct bench_state *st, uint64_t
     k->ticks = k->yields = 0;
     atomic_store(&k->busy_done, 0);
     struct cosched_stats before = {0}, after = {0};
-    k->start = mono_ns();
+    k->start = bench_now_ns();
     if (k->variant == V_THREADS) {
         pthread_t tt, bt;
         int rc = start_bound(&tt, k->cpu, ticker_thread, k);

@@ -109,13 +109,6 @@ static void draw_sleeps(struct iobound *b)
     }
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void thread_sleep(int64_t ns)
 {
     struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
@@ -129,14 +122,14 @@ static void run_worker(struct worker *wk, int coroutine)
     const double *req = &b->req_ns[wk->w * b->nops];
     double *act = &b->act_ns[wk->w * b->nops];
     for (long k = 0; k < b->nops; k++) {
-        int64_t t0 = mono_ns();
+        int64_t t0 = bench_now_ns();
         if (coroutine) {
             if (cosched_sleep((int64_t)req[k]) < 0)
                 return;
         } else {
             thread_sleep((int64_t)req[k]);
         }
-        act[k] = (double)(mono_ns() - t0);
+        act[k] = (double)(bench_now_ns() - t0);
         wk->done++;
     }
 }

@@ -141,13 +141,6 @@ struct pending {
     int64_t read_at, due;
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void close_all_but(int a, int b)
 {
     int lo = a < b ? a : b, hi = a < b ? b : a;
@@ -216,7 +209,7 @@ static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, 
                 /* One request in flight per connection, 16 bytes: it arrives whole. */
                 ssize_t got = recv(fd, &r, sizeof r, MSG_DONTWAIT);
                 if (got == (ssize_t)sizeof r && r.magic == NWAIT_MAGIC && len < cap) {
-                    int64_t now = mono_ns();
+                    int64_t now = bench_now_ns();
                     struct pending *p = &q[(head + len++) % cap];
                     *p = (struct pending){fd, r.id, r.delay_ns, now, now + (int64_t)r.delay_ns};
                 } else if (got == 0 || (got < 0 && errno != EAGAIN) ||
@@ -227,16 +220,16 @@ static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, 
             }
         }
         /* Answer everything due, then arm the timer for the next. */
-        int64_t now = mono_ns();
+        int64_t now = bench_now_ns();
         while (len > 0 && q[head].due <= now) {
             struct pending *p = &q[head];
             struct answer a = {NWAIT_MAGIC, p->id, p->delay_ns, 0};
-            a.held_ns = (uint64_t)(mono_ns() - p->read_at);
+            a.held_ns = (uint64_t)(bench_now_ns() - p->read_at);
             if (send(p->fd, &a, sizeof a, MSG_NOSIGNAL) < 0) { /* the client is gone */
             }
             head = (head + 1) % cap;
             len--;
-            now = mono_ns();
+            now = bench_now_ns();
         }
         if (len > 0 && armed != q[head].due) {
             struct itimerspec its = {0};

@@ -50,16 +50,23 @@ void loop_describe(const struct loop *l, char *buf, size_t len)
              coro_switch_name(attr.switch_kind));
 }
 
+long loop_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static long open_fds(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return 0;
-    long n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n > 2 ? n - 2 : 0; /* "." and ".." */
+    long n = loop_count_entries("/proc/self/fd");
+    return n > 0 ? n : 0;
 }
 
 int loop_nofile_room(long need, struct rlimit *saved, int *raised, char *msg, size_t len)
