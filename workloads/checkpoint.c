@@ -403,7 +403,8 @@ static double starve_body(struct bench_case *c, struct bench_state *st, uint64_t
         return 0;
     }
     bench_counter(st, "ticks", (double)k->ticks, "count");
-    bench_counter(st, "yields", (double)k->yields, "count");
+    if (k->variant != V_THREADS)
+        bench_counter(st, "yields", (double)k->yields, "count");
     return (double)k->worst_late;
 }
 
