@@ -4,9 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness/csv.h"
+#include "harness/signals.h"
 #include "harness/stats.h"
 
 /* ---- planning --------------------------------------------------------------------------- */
@@ -73,66 +71,6 @@ int run_plan(const struct run_config *rc, struct plan *plan, char *msg, size_t l
 oom:
     snprintf(msg, len, "out of memory while planning");
     return MUX_EXIT_FAIL;
-}
-
-/* ---- interruption ------------------------------------------------------------------------ */
-
-static struct csv_out *g_csv;
-static atomic_int g_committed;
-
-/* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
- * that finished are whole in the temporary file (one write per case), so they are kept under
- * the partial name before the signal takes its default course. rename() is async-signal-safe;
- * nothing here takes a lock the crashing thread may hold. */
-static void on_crash(int sig)
-{
-    static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
-                              "file beside the output\n";
-    if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
-        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)ignored;
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void crash_handlers_install(void)
-{
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, NULL);
-}
-static const struct run_config *g_run;
-static char g_json_partial[PATH_MAX];
-static volatile int g_cases_done;
-
-static void *signal_thread(void *arg)
-{
-    sigset_t *set = arg;
-    int sig = 0;
-    sigwait(set, &sig);
-    if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
-        fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
-                strsignal(sig), g_csv->path);
-        _exit(MUX_EXIT_INTERRUPTED);
-    }
-    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
-    for (int w = 0; g_run && w < g_run->nworkloads; w++)
-        if (g_run->workloads[w]->interrupted)
-            g_run->workloads[w]->interrupted();
-    /* The CSV lock is taken for good: no case's rows can be half written after this. */
-    int rc = csv_abort_partial(g_csv);
-    shim_write_json(g_json_partial, 0);
-    fprintf(stderr,
-            "\nmuxbench: interrupted by %s: %d case%s finished, their rows are in %s%s\n",
-            strsignal(sig), g_cases_done, g_cases_done == 1 ? "" : "s", g_csv->partial_path,
-            rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
-    _exit(MUX_EXIT_INTERRUPTED);
 }
 
 /* ---- rows -------------------------------------------------------------------------------- */
@@ -249,26 +187,240 @@ static const struct workload *workload_of(const struct run_config *rc, const str
     return NULL;
 }
 
+/* ---- executing the plan ------------------------------------------------------------------- */
+
+/* What running one case came to. */
+struct case_run {
+    const char *status_word; /* "skipped", "limit", "error", or NULL: measured or derived */
+    int setup_rc;            /* BENCH_OK, BENCH_SKIP, BENCH_LIMIT, BENCH_ERROR */
+    int stopped;             /* not run: an earlier case of its group reached a limit */
+    char note[512];
+    struct case_result res;
+};
+
+/* One line of the closing table. */
 struct summary_line {
     char name[256];
     char text[160];
 };
 
+/* The state of a run while its cases execute. File-scope, not on the stack: the CSV must
+ * outlive run_execute for the signal thread, which may still act on it while the process
+ * exits. */
+static struct run_state {
+    struct csv_out csv;
+    struct plan plan;
+    int64_t t0;
+    int total, index;
+    int ran, skipped_env, errors;
+    struct summary_line *summary;
+    int nsummary;
+    const char **stopped_groups; /* groups whose sweep stopped at a limit; live as the plan */
+    int nstopped;
+} g_state;
+
+static int group_stopped(const struct run_state *st, const struct bench_case *c)
+{
+    for (int g = 0; c->group && g < st->nstopped; g++)
+        if (strcmp(st->stopped_groups[g], c->group) == 0)
+            return 1;
+    return 0;
+}
+
+/* Runs one case: setup, then its derivation or its repetitions through the shim, teardown. */
+static void run_one_case(struct run_state *st, const struct run_config *rc, struct bench_case *c,
+                         struct case_run *out)
+{
+    memset(out, 0, sizeof *out);
+    out->setup_rc = BENCH_OK;
+    if (group_stopped(st, c)) {
+        out->stopped = 1;
+        out->status_word = "skipped";
+        snprintf(out->note, sizeof out->note,
+                 "not run: the sweep stopped at a limit (see the limit row)");
+        return;
+    }
+    int setup_rc = c->setup ? c->setup(c, out->note, sizeof out->note) : BENCH_OK;
+    if (setup_rc == BENCH_OK && c->derive) {
+        struct bench_derived d = {.csv = &st->csv, .c = c};
+        setup_rc = c->derive(c, &d, out->note, sizeof out->note);
+        if (setup_rc == BENCH_OK) {
+            out->res.outcome = CASE_DERIVED;
+            snprintf(out->note, sizeof out->note, "%d derived row%s", d.rows,
+                     d.rows == 1 ? "" : "s");
+        }
+    } else if (setup_rc == BENCH_OK) {
+        shim_run_case(c, &rc->shim, &out->res);
+        if (out->res.outcome == CASE_LIMIT) {
+            setup_rc = BENCH_LIMIT;
+            c->limit_reached = out->res.limit_reached;
+            snprintf(out->note, sizeof out->note, "%s", out->res.message);
+        } else if (out->res.outcome == CASE_ERROR) {
+            setup_rc = BENCH_ERROR;
+            snprintf(out->note, sizeof out->note, "%s", out->res.message);
+        }
+        if (c->teardown) /* only after a setup that succeeded: a failed one cleaned up */
+            c->teardown(c);
+    }
+    out->setup_rc = setup_rc;
+    out->status_word = setup_rc == BENCH_SKIP    ? "skipped"
+                       : setup_rc == BENCH_LIMIT ? "limit"
+                       : setup_rc == BENCH_ERROR ? "error"
+                                                 : NULL;
+}
+
+/* Writes the case's rows, adds its line to the summary and returns the end of its progress
+ * line in tail (printed once the rows are flushed). */
+static void record_outcome(struct run_state *st, struct bench_case *c, struct case_run *out,
+                           char *tail, size_t tail_len)
+{
+    struct summary_line *line = &st->summary[st->nsummary++];
+    snprintf(line->name, sizeof line->name, "%s", c->name);
+    const char *note = out->note;
+    if (out->status_word) {
+        if (out->setup_rc == BENCH_LIMIT) {
+            csv_row(&st->csv, &c->id, "units_reached", "", c->limit_reached, "count", 0, 0,
+                    "limit", note);
+            if (c->group)
+                st->stopped_groups[st->nstopped++] = c->group;
+        } else {
+            csv_row(&st->csv, &c->id, c->metric ? c->metric : "", "", NAN, "", 0, 0,
+                    out->status_word, note);
+        }
+        st->skipped_env += out->setup_rc == BENCH_SKIP || out->setup_rc == BENCH_LIMIT ||
+                           out->stopped;
+        st->errors += out->setup_rc == BENCH_ERROR;
+        snprintf(tail, tail_len, ": %s: %.400s\n", out->status_word, note);
+        snprintf(line->text, sizeof line->text, "%s: %.140s", out->status_word, note);
+        return;
+    }
+    if (out->res.outcome == CASE_DERIVED) {
+        snprintf(tail, tail_len, ": %.400s\n", note);
+        snprintf(line->text, sizeof line->text, "%.140s", note);
+        return;
+    }
+    if (out->res.outcome == CASE_FILTERED) {
+        snprintf(tail, tail_len, ": filtered out by --benchmark_filter\n");
+        st->nsummary--;
+        return;
+    }
+    struct stats s = {0};
+    const char *metric = NULL, *unit = "";
+    write_case_rows(&st->csv, c, &out->res, &s, &metric, &unit);
+    st->ran++;
+    if (!metric) {
+        snprintf(tail, tail_len, ": done\n");
+        snprintf(line->text, sizeof line->text, "done");
+        return;
+    }
+    c->result = (struct bench_result){.ran = 1, .median = s.median, .mean = s.mean,
+                                      .min = s.min, .max = s.max, .stddev = s.stddev,
+                                      .cv = s.cv, .repetitions = s.n};
+    snprintf(tail, tail_len, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric, s.median, unit,
+             100 * s.cv, s.n);
+    snprintf(line->text, sizeof line->text, "%-24s %12.4g %-6s cv %5.1f%%", metric, s.median,
+             unit, 100 * s.cv);
+    size_t used = strlen(tail);
+    if (s.n < 2)
+        used += (size_t)snprintf(tail + used, tail_len - used,
+                                 "muxbench: note: one repetition: no spread for this case\n");
+    if (s.cv > 0.05 && used < tail_len)
+        snprintf(tail + used, tail_len - used,
+                 "muxbench: warning: cv %.1f%% over %d repetitions is above 5%%: the machine "
+                 "is noisy, or the case too short\n",
+                 100 * s.cv, s.n);
+}
+
+/* Runs every case the filter selects, writing each one's rows as soon as it ends. */
+static void run_cases(struct run_state *st, const struct run_config *rc)
+{
+    const struct workload *current = NULL; /* whose cases are running */
+    for (int i = 0; i < st->plan.count; i++) {
+        struct bench_case *c = st->plan.cases[i];
+        if (!shim_filter_matches(c->name))
+            continue;
+        /* A workload's cases are contiguous in the plan: once the next one belongs to another
+         * workload, what the previous kept across its cases (fanin's 20,000 sockets) goes. */
+        const struct workload *w = workload_of(rc, c);
+        if (current && w != current && current->finish)
+            current->finish();
+        current = w;
+        st->index++;
+        fprintf(stderr, "[%*d/%d %7.1f s] %s", st->total >= 100 ? 3 : 2, st->index, st->total,
+                (double)(bench_now_ns() - st->t0) / 1e9, c->name);
+        fflush(stderr);
+        struct case_run out;
+        run_one_case(st, rc, c, &out);
+        char tail[512] = "";
+        record_outcome(st, c, &out, tail, sizeof tail);
+        case_result_free(&out.res);
+        int flush_rc = csv_flush(&st->csv);
+        if (flush_rc < 0) {
+            /* Never a complete-looking file with rows missing: what was written goes to the
+             * partial name, and the run stops. */
+            fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
+                    "are in %s\n", st->csv.tmp_path, strerror(-flush_rc), st->csv.partial_path);
+            csv_abort_partial(&st->csv);
+            _exit(MUX_EXIT_FAIL);
+        }
+        signals_case_done();
+        fputs(tail, stderr);
+    }
+    if (current && current->finish)
+        current->finish();
+}
+
+/* The closing table on stdout: each case's primary metric, then the counts and the files. */
+static void print_summary(const struct run_state *st, const char *path, const char *json)
+{
+    int width = 4;
+    for (int i = 0; i < st->nsummary; i++)
+        if ((int)strlen(st->summary[i].name) > width)
+            width = (int)strlen(st->summary[i].name);
+    printf("%-*s  %s\n", width, "case", "median of the primary metric");
+    for (int i = 0; i < st->nsummary; i++)
+        printf("%-*s  %s\n", width, st->summary[i].name, st->summary[i].text);
+    printf("\n%d case%s measured, %d skipped, %d failed in %.1f s\nCSV: %s\nJSON: %s\n", st->ran,
+           st->ran == 1 ? "" : "s", st->skipped_env, st->errors,
+           (double)(bench_now_ns() - st->t0) / 1e9, path, json ? json : "(not written)");
+}
+
+/* Ends the CSV with its run_complete row and renames it, and the JSON, into place. */
+static int commit_files(struct run_state *st, const char *path, const char *json_path,
+                        int *json_written)
+{
+    struct param_row id;
+    memset(&id, 0, sizeof id);
+    param_row_set(&id, COL_WORKLOAD, "env");
+    csv_row(&st->csv, &id, "run_complete", "", 1, "count", 0, 0, "env", "");
+    char json_tmp[PATH_MAX + 16];
+    snprintf(json_tmp, sizeof json_tmp, "%s.tmp", json_path);
+    *json_written = shim_write_json(json_tmp, 1) == 0 && rename(json_tmp, json_path) == 0;
+    int commit_rc = csv_commit(&st->csv);
+    if (commit_rc < 0) {
+        fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
+        return MUX_EXIT_FAIL;
+    }
+    signals_run_committed();
+    return MUX_EXIT_OK;
+}
+
 int run_execute(struct run_config *rc, int argc, char **argv)
 {
-    struct plan plan = {0};
+    struct run_state *st = &g_state;
+    memset(st, 0, sizeof *st);
     char msg[1024] = "";
-    int status = run_plan(rc, &plan, msg, sizeof msg);
+    int status = run_plan(rc, &st->plan, msg, sizeof msg);
     if (status) {
         fprintf(stderr, "muxbench: %s\n", msg);
-        plan_free(&plan);
+        plan_free(&st->plan);
         return status;
     }
     if (rc->list_cases) {
-        for (int i = 0; i < plan.count; i++)
-            if (shim_filter_matches(plan.cases[i]->name))
-                printf("%s\n", plan.cases[i]->name);
-        plan_free(&plan);
+        for (int i = 0; i < st->plan.count; i++)
+            if (shim_filter_matches(st->plan.cases[i]->name))
+                printf("%s\n", st->plan.cases[i]->name);
+        plan_free(&st->plan);
         return MUX_EXIT_OK;
     }
 
@@ -281,208 +433,50 @@ int run_execute(struct run_config *rc, int argc, char **argv)
         snprintf(path, sizeof path, "%s", rc->out_path);
     else
         default_out_path(rc, &env, path, sizeof path);
-    static struct csv_out csv;
     char err[512];
-    if (csv_open(&csv, path, &env.meta, err, sizeof err) < 0) {
+    if (csv_open(&st->csv, path, &env.meta, err, sizeof err) < 0) {
         fprintf(stderr, "muxbench: %s; choose a writable --out path\n", err);
-        plan_free(&plan);
+        plan_free(&st->plan);
         return MUX_EXIT_ENV;
     }
-    char json_path[PATH_MAX];
+    char json_path[PATH_MAX], json_partial[PATH_MAX];
     csv_sibling(path, ".gbench.json", json_path, sizeof json_path);
-    csv_sibling(path, ".partial.gbench.json", g_json_partial, sizeof g_json_partial);
+    csv_sibling(path, ".partial.gbench.json", json_partial, sizeof json_partial);
 
-    /* Signals go to one thread that leaves a partial file; every other thread, workload
-     * threads included (they inherit this mask), never sees them. */
-    static sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    g_csv = &csv;
-    g_run = rc;
-    pthread_t sigthread;
-    int sig_rc = pthread_create(&sigthread, NULL, signal_thread, &sigs);
+    int sig_rc = signals_start(&st->csv, rc->workloads, rc->nworkloads, json_partial);
     if (sig_rc) {
         fprintf(stderr, "muxbench: cannot start the thread that handles interruptions: %s\n",
                 strerror(sig_rc));
-        csv_discard(&csv);
-        plan_free(&plan);
+        csv_discard(&st->csv);
+        plan_free(&st->plan);
         return MUX_EXIT_FAIL;
     }
-    crash_handlers_install();
 
-    env_write_rows(&env, &csv);
-    csv_flush(&csv);
+    env_write_rows(&env, &st->csv);
+    csv_flush(&st->csv);
 
-    int64_t t0 = bench_now_ns();
-    int ran = 0, skipped_env = 0, errors = 0, total = 0;
-    struct summary_line *summary = calloc((size_t)plan.count + 1, sizeof *summary);
-    int nsummary = 0;
-    const char **stopped_groups = calloc((size_t)plan.count + 1, sizeof *stopped_groups);
-    int nstopped = 0;
-    for (int i = 0; i < plan.count; i++)
-        total += shim_filter_matches(plan.cases[i]->name);
-    if (!summary || !stopped_groups) {
+    st->t0 = bench_now_ns();
+    st->summary = calloc((size_t)st->plan.count + 1, sizeof *st->summary);
+    st->stopped_groups = calloc((size_t)st->plan.count + 1, sizeof *st->stopped_groups);
+    for (int i = 0; i < st->plan.count; i++)
+        st->total += shim_filter_matches(st->plan.cases[i]->name);
+    if (!st->summary || !st->stopped_groups) {
         fprintf(stderr, "muxbench: out of memory before the first case\n");
-        csv_abort_partial(&csv);
+        csv_abort_partial(&st->csv);
         _exit(MUX_EXIT_FAIL);
     }
-    int index = 0;
-    const struct workload *current = NULL; /* whose cases are running */
-    for (int i = 0; i < plan.count; i++) {
-        struct bench_case *c = plan.cases[i];
-        if (!shim_filter_matches(c->name))
-            continue;
-        /* A workload's cases are contiguous in the plan: once the next one belongs to another
-         * workload, what the previous kept across its cases (fanin's 20,000 sockets) goes. */
-        const struct workload *w = workload_of(rc, c);
-        if (current && w != current && current->finish)
-            current->finish();
-        current = w;
-        index++;
-        fprintf(stderr, "[%*d/%d %7.1f s] %s", total >= 100 ? 3 : 2, index, total,
-                (double)(bench_now_ns() - t0) / 1e9, c->name);
-        fflush(stderr);
-        const char *status_word = NULL;
-        char note[512] = "";
-        int stopped = 0;
-        for (int g = 0; c->group && g < nstopped; g++)
-            stopped |= strcmp(stopped_groups[g], c->group) == 0;
-        struct case_result res = {0};
-        int setup_rc = BENCH_OK;
-        if (stopped) {
-            status_word = "skipped";
-            snprintf(note, sizeof note, "not run: the sweep stopped at a limit (see the limit row)");
-        } else {
-            setup_rc = c->setup ? c->setup(c, note, sizeof note) : BENCH_OK;
-            if (setup_rc == BENCH_OK && c->derive) {
-                struct bench_derived d = {.csv = &csv, .c = c};
-                setup_rc = c->derive(c, &d, note, sizeof note);
-                if (setup_rc == BENCH_OK)
-                    res.outcome = CASE_DERIVED;
-                if (setup_rc == BENCH_OK)
-                    snprintf(note, sizeof note, "%d derived row%s", d.rows, d.rows == 1 ? "" : "s");
-            } else if (setup_rc == BENCH_OK) {
-                shim_run_case(c, &rc->shim, &res);
-                if (res.outcome == CASE_LIMIT) {
-                    setup_rc = BENCH_LIMIT;
-                    c->limit_reached = res.limit_reached;
-                    snprintf(note, sizeof note, "%s", res.message);
-                } else if (res.outcome == CASE_ERROR) {
-                    setup_rc = BENCH_ERROR;
-                    snprintf(note, sizeof note, "%s", res.message);
-                }
-                if (c->teardown) /* only after a setup that succeeded: a failed one cleaned up */
-                    c->teardown(c);
-            }
-            status_word = setup_rc == BENCH_SKIP    ? "skipped"
-                          : setup_rc == BENCH_LIMIT ? "limit"
-                          : setup_rc == BENCH_ERROR ? "error"
-                                                    : NULL;
-        }
-        char tail[512] = ""; /* the end of the progress line, printed once the rows are out */
-        struct summary_line *line = &summary[nsummary++];
-        snprintf(line->name, sizeof line->name, "%s", c->name);
-        if (status_word) {
-            if (setup_rc == BENCH_LIMIT) {
-                csv_row(&csv, &c->id, "units_reached", "", c->limit_reached, "count", 0, 0,
-                        "limit", note);
-                if (c->group)
-                    stopped_groups[nstopped++] = c->group; /* lives as long as the plan */
-            } else {
-                csv_row(&csv, &c->id, c->metric ? c->metric : "", "", NAN, "", 0, 0,
-                        status_word, note);
-            }
-            skipped_env += setup_rc == BENCH_SKIP || setup_rc == BENCH_LIMIT || stopped;
-            errors += setup_rc == BENCH_ERROR;
-            snprintf(tail, sizeof tail, ": %s: %.400s\n", status_word, note);
-            snprintf(line->text, sizeof line->text, "%s: %.140s", status_word, note);
-        } else if (res.outcome == CASE_DERIVED) {
-            snprintf(tail, sizeof tail, ": %s\n", note);
-            snprintf(line->text, sizeof line->text, "%s", note);
-        } else if (res.outcome == CASE_FILTERED) {
-            snprintf(tail, sizeof tail, ": filtered out by --benchmark_filter\n");
-            nsummary--;
-        } else {
-            struct stats s = {0};
-            const char *metric = NULL, *unit = "";
-            write_case_rows(&csv, c, &res, &s, &metric, &unit);
-            ran++;
-            if (metric) {
-                c->result = (struct bench_result){
-                    .ran = 1, .median = s.median, .mean = s.mean, .min = s.min, .max = s.max,
-                    .stddev = s.stddev, .cv = s.cv, .repetitions = s.n};
-            }
-            if (metric) {
-                snprintf(tail, sizeof tail, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric,
-                         s.median, unit, 100 * s.cv, s.n);
-                snprintf(line->text, sizeof line->text, "%-24s %12.4g %-6s cv %5.1f%%", metric,
-                         s.median, unit, 100 * s.cv);
-                if (s.n < 2)
-                    snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
-                             "muxbench: note: one repetition: no spread for this case\n");
-                if (s.cv > 0.05)
-                    snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
-                             "muxbench: warning: cv %.1f%% over %d repetitions is above 5%%: "
-                             "the machine is noisy, or the case too short\n",
-                             100 * s.cv, s.n);
-            } else {
-                snprintf(tail, sizeof tail, ": done\n");
-                snprintf(line->text, sizeof line->text, "done");
-            }
-        }
-        case_result_free(&res);
-        int flush_rc = csv_flush(&csv);
-        if (flush_rc < 0) {
-            /* Never a complete-looking file with rows missing: what was written goes to the
-             * partial name, and the run stops. */
-            fprintf(stderr, "\nmuxbench: writing %s failed: %s; the cases written before "
-                    "are in %s\n", csv.tmp_path, strerror(-flush_rc), csv.partial_path);
-            csv_abort_partial(&csv);
-            _exit(MUX_EXIT_FAIL);
-        }
-        g_cases_done++;
-        fputs(tail, stderr);
-    }
 
-    if (current && current->finish)
-        current->finish();
+    run_cases(st, rc);
 
-    struct param_row id;
-    memset(&id, 0, sizeof id);
-    param_row_set(&id, COL_WORKLOAD, "env");
-    csv_row(&csv, &id, "run_complete", "", 1, "count", 0, 0, "env", "");
-    char json_tmp[PATH_MAX + 16];
-    snprintf(json_tmp, sizeof json_tmp, "%s.tmp", json_path);
-    int json_rc = shim_write_json(json_tmp, 1);
-    if (json_rc == 0)
-        rename(json_tmp, json_path);
-    int commit_rc = csv_commit(&csv);
-    atomic_store(&g_committed, commit_rc == 0);
-    if (commit_rc < 0) {
-        fprintf(stderr, "muxbench: could not finish %s: %s\n", path, strerror(-commit_rc));
+    int json_written = 0;
+    status = commit_files(st, path, json_path, &json_written);
+    print_summary(st, path, json_written ? json_path : NULL);
+    free(st->summary);
+    free(st->stopped_groups);
+    plan_free(&st->plan);
+    if (status == MUX_EXIT_OK && st->errors)
         status = MUX_EXIT_FAIL;
-    }
-
-    int width = 4;
-    for (int i = 0; i < nsummary; i++)
-        if ((int)strlen(summary[i].name) > width)
-            width = (int)strlen(summary[i].name);
-    printf("%-*s  %s\n", width, "case", "median of the primary metric");
-    for (int i = 0; i < nsummary; i++)
-        printf("%-*s  %s\n", width, summary[i].name, summary[i].text);
-    printf("\n%d case%s measured, %d skipped, %d failed in %.1f s\nCSV: %s\nJSON: %s\n", ran,
-           ran == 1 ? "" : "s", skipped_env, errors, (double)(bench_now_ns() - t0) / 1e9, path,
-           json_rc == 0 ? json_path : "(not written)");
-    free(summary);
-    free(stopped_groups);
-    plan_free(&plan);
-    if (status == MUX_EXIT_OK && errors)
-        status = MUX_EXIT_FAIL;
-    if (status == MUX_EXIT_OK && ran == 0 && skipped_env > 0) {
+    if (status == MUX_EXIT_OK && st->ran == 0 && st->skipped_env > 0) {
         fprintf(stderr, "muxbench: nothing could be measured on this machine; the CSV "
                         "records why for each case\n");
         status = MUX_EXIT_ENV;

@@ -1,0 +1,107 @@
+/* signals.c - see signals.h. */
+#define _GNU_SOURCE
+#include "harness/signals.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/exit_codes.h"
+#include "harness/shim.h"
+
+/* The run the handlers act on: set once by signals_start, read by the signal thread and the
+ * crash handler (which may run on any thread at any time, hence plain statics). */
+static struct csv_out *g_csv;
+static const struct workload *const *g_workloads;
+static int g_nworkloads;
+static char g_json_partial[PATH_MAX];
+static sigset_t g_sigs;
+static atomic_int g_committed;
+static atomic_int g_cases_done;
+
+void signals_case_done(void) { atomic_fetch_add(&g_cases_done, 1); }
+
+void signals_run_committed(void) { atomic_store(&g_committed, 1); }
+
+/* A crash (a fault, an abort from fortified libc or a sanitizer) in a later case: the cases
+ * that finished are whole in the temporary file (one write per case), so they are kept under
+ * the partial name before the signal takes its default course. rename() is async-signal-safe;
+ * nothing here takes a lock the crashing thread may hold. */
+static void on_crash(int sig)
+{
+    static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
+                              "file beside the output\n";
+    if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void crash_handlers_install(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static void *signal_thread(void *arg)
+{
+    (void)arg;
+    int sig = 0;
+    sigwait(&g_sigs, &sig);
+    if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
+        fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
+                strsignal(sig), g_csv->path);
+        _exit(MUX_EXIT_INTERRUPTED);
+    }
+    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
+    for (int w = 0; w < g_nworkloads; w++)
+        if (g_workloads[w]->interrupted)
+            g_workloads[w]->interrupted();
+    /* The CSV lock is taken for good: no case's rows can be half written after this. */
+    int rc = csv_abort_partial(g_csv);
+    shim_write_json(g_json_partial, 0);
+    int done = atomic_load(&g_cases_done);
+    fprintf(stderr,
+            "\nmuxbench: interrupted by %s: %d case%s finished, their rows are in %s%s\n",
+            strsignal(sig), done, done == 1 ? "" : "s", g_csv->partial_path,
+            rc == 0 ? "" : " (the rename failed; the temporary file is left in place)");
+    _exit(MUX_EXIT_INTERRUPTED);
+}
+
+int signals_start(struct csv_out *csv, const struct workload *const *workloads, int n,
+                  const char *json_partial)
+{
+    g_csv = csv;
+    g_workloads = workloads;
+    g_nworkloads = n;
+    snprintf(g_json_partial, sizeof g_json_partial, "%s", json_partial);
+    sigemptyset(&g_sigs);
+    sigaddset(&g_sigs, SIGINT);
+    sigaddset(&g_sigs, SIGTERM);
+    sigaddset(&g_sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, signal_thread, NULL);
+    if (rc) {
+        pthread_sigmask(SIG_UNBLOCK, &g_sigs, NULL);
+        g_csv = NULL;
+        return rc;
+    }
+    pthread_detach(thread);
+    crash_handlers_install();
+    return 0;
+}
