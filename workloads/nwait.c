@@ -460,10 +460,9 @@ static int connect_one(struct nwait *n, int *out)
     return 0;
 }
 
-static int fail(struct bench_case *c, int rc, char *msg, size_t len)
+/* Setup failed with rc (msg already says why): undo what it did. */
+static int fail(struct bench_case *c, int rc)
 {
-    (void)msg;
-    (void)len;
     nwait_cleanup(c->ctx);
     return rc;
 }
@@ -476,7 +475,7 @@ static int nwait_setup(struct bench_case *c, char *msg, size_t len)
     long nconns = n->variant == V_SEQUENTIAL ? 1 : n->units;
     int rc = loop_nofile_room(nconns + 4, &n->nofile, &n->nofile_raised, msg, len);
     if (rc != BENCH_OK)
-        return fail(c, rc, msg, len);
+        return fail(c, rc);
     n->conns = calloc((size_t)nconns, sizeof *n->conns);
     n->slots = calloc((size_t)n->units, sizeof *n->slots);
     n->tids = calloc((size_t)n->units, sizeof *n->tids);
@@ -484,12 +483,12 @@ static int nwait_setup(struct bench_case *c, char *msg, size_t len)
     if (!n->conns || !n->slots || !n->tids || !q) {
         free(q);
         snprintf(msg, len, "memory for %ld requests", n->units);
-        return fail(c, BENCH_LIMIT, msg, len);
+        return fail(c, BENCH_LIMIT);
     }
     rc = server_start(n, q, msg, len);
     free(q); /* the server has its own copy now */
     if (rc != BENCH_OK)
-        return fail(c, rc, msg, len);
+        return fail(c, rc);
     for (long i = 0; i < nconns; i++) {
         int err = connect_one(n, &n->conns[i]);
         if (err) {
@@ -497,14 +496,13 @@ static int nwait_setup(struct bench_case *c, char *msg, size_t len)
                      strerror(err));
             c->limit_reached = (double)i;
             return fail(c, err == EMFILE || err == ENFILE || err == EADDRNOTAVAIL ? BENCH_LIMIT
-                                                                                 : BENCH_ERROR,
-                        msg, len);
+                                                                                 : BENCH_ERROR);
         }
         n->nconns++;
         uint64_t held;
         if ((err = request_blocking(n->conns[i], i, 0, &held)) != 0) { /* warm-up, D = 0 */
             snprintf(msg, len, "warm-up request on connection %ld: %s", i + 1, strerror(err));
-            return fail(c, BENCH_ERROR, msg, len);
+            return fail(c, BENCH_ERROR);
         }
         if (n->variant == V_COROUTINES)
             fcntl(n->conns[i], F_SETFL, fcntl(n->conns[i], F_GETFL) | O_NONBLOCK);
@@ -512,7 +510,7 @@ static int nwait_setup(struct bench_case *c, char *msg, size_t len)
     char how[96] = "blocking reads";
     if (n->variant == V_COROUTINES) {
         if ((rc = loop_open(&n->loop, n->ops, NWAIT_STACK, msg, len)) != BENCH_OK)
-            return fail(c, rc, msg, len);
+            return fail(c, rc);
         loop_describe(&n->loop, how, sizeof how);
     }
     snprintf(c->note, sizeof c->note, "%s; %s delay server, timerfd; %ld connection%s opened "
