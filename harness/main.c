@@ -24,6 +24,8 @@
 #include "harness/run.h"
 #include "harness/planner.h"
 
+static void print_run_options(void);
+
 static void print_usage(FILE *to)
 {
     fprintf(to,
@@ -37,20 +39,8 @@ static void print_usage(FILE *to)
 static void print_help(void)
 {
     print_usage(stdout);
-    printf("\nOptions of run:\n"
-           "  --workload W[,W]   workloads to run (default: every available one)\n"
-           "  --poller P[,P]     backends for the workloads that use one; 'all' = every\n"
-           "                     available backend (default: all)\n"
-           "  --quick            fewer repetitions, shorter runs, shorter sweeps\n"
-           "  --out F.csv        output (default results/<UTC time>-<host>-<pollers>.csv);\n"
-           "                     Google Benchmark's JSON goes beside it as F.gbench.json\n"
-           "  --set key=v[,v]    a parameter, or a sweep when several values are given; keys are\n"
-           "                     CSV columns (below)\n"
-           "  --repetitions N    repetitions per case (default 5, --quick 3; memory: 3, and\n"
-           "                     one at a million units)\n"
-           "  --min-time S       minimum measured seconds per repetition (default 0.2, quick 0.05)\n"
-           "  --list-cases       print the case names the run would execute, and stop\n"
-           "  -- FLAGS           passed to Google Benchmark (--benchmark_filter=REGEX, ...)\n");
+    printf("\nOptions of run:\n");
+    print_run_options();
     printf("\nWorkloads and their parameters (default / --quick):\n");
     for (size_t i = 0; i < workload_count(); i++) {
         const struct workload *w = workload_at(i);
@@ -266,63 +256,156 @@ static int parse_positive(const char *opt, const char *s, double lo, double hi, 
     return 0;
 }
 
+/* The options of `muxbench run`: one table drives the parsing and the help text. */
+struct run_args {
+    struct run_config *rc;
+    const char *workloads, *pollers;
+    double reps, min_time;
+};
+
+struct run_option {
+    const char *name;
+    const char *arg; /* the value's shape in the help text; NULL: a flag without a value */
+    const char *help;
+    /* Takes the option (its value, or NULL for a flag); returns 0 or an exit status. */
+    int (*take)(struct run_args *a, const char *value);
+};
+
+static int opt_workload(struct run_args *a, const char *v) { a->workloads = v; return 0; }
+static int opt_poller(struct run_args *a, const char *v) { a->pollers = v; return 0; }
+static int opt_quick(struct run_args *a, const char *v) { (void)v; a->rc->opts.quick = 1; return 0; }
+static int opt_list_cases(struct run_args *a, const char *v)
+{
+    (void)v;
+    a->rc->list_cases = 1;
+    return 0;
+}
+
+static int opt_out(struct run_args *a, const char *v)
+{
+    if (!*v) {
+        fprintf(stderr, "muxbench: --out needs a file name\n");
+        return MUX_EXIT_USAGE;
+    }
+    snprintf(a->rc->out_path, sizeof a->rc->out_path, "%s", v);
+    return 0;
+}
+
+static int opt_set(struct run_args *a, const char *v)
+{
+    char err[1024];
+    if (param_parse_set(&a->rc->opts.set, v, err, sizeof err) < 0) {
+        fprintf(stderr, "muxbench: %s\n", err);
+        return MUX_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int opt_repetitions(struct run_args *a, const char *v)
+{
+    if (parse_positive("--repetitions", v, 1, 1000, &a->reps) < 0)
+        return MUX_EXIT_USAGE;
+    if (a->reps != (int)a->reps) {
+        fprintf(stderr, "muxbench: --repetitions takes a whole number\n");
+        return MUX_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int opt_min_time(struct run_args *a, const char *v)
+{
+    return parse_positive("--min-time", v, 0.001, 600, &a->min_time) < 0 ? MUX_EXIT_USAGE : 0;
+}
+
+static const struct run_option run_options[] = {
+    {"--workload", "W[,W]", "workloads to run (default: every available one)", opt_workload},
+    {"--poller", "P[,P]", "backends for the workloads that use one; 'all' = every available "
+     "backend (default: all)", opt_poller},
+    {"--quick", NULL, "fewer repetitions, shorter runs, shorter sweeps", opt_quick},
+    {"--out", "F.csv", "output (default results/<UTC time>-<host>-<pollers>.csv); Google "
+     "Benchmark's JSON goes beside it as F.gbench.json", opt_out},
+    {"--set", "key=v[,v]", "a parameter, or a sweep when several values are given; keys are "
+     "CSV columns (below)", opt_set},
+    {"--repetitions", "N", "repetitions per case (default 5, --quick 3; memory: 3, and one at "
+     "a million units)", opt_repetitions},
+    {"--min-time", "S", "minimum measured seconds per repetition (default 0.2, quick 0.05)",
+     opt_min_time},
+    {"--list-cases", NULL, "print the case names the run would execute, and stop",
+     opt_list_cases},
+};
+#define N_RUN_OPTIONS (sizeof run_options / sizeof run_options[0])
+
+/* The options' help, wrapped at 92 columns after a 21-column left side. */
+static void print_run_options(void)
+{
+    for (size_t i = 0; i < N_RUN_OPTIONS; i++) {
+        const struct run_option *o = &run_options[i];
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        printf("  %-19s", left);
+        const char *text = o->help;
+        int col = 21;
+        while (*text) {
+            size_t word = strcspn(text, " ");
+            if (col + 1 + (int)word > 92) {
+                printf("\n%21s", "");
+                col = 21;
+            }
+            printf(" %.*s", (int)word, text);
+            col += 1 + (int)word;
+            text += word;
+            text += strspn(text, " ");
+        }
+        printf("\n");
+    }
+    printf("  %-19s passed to Google Benchmark (--benchmark_filter=REGEX, ...)\n", "-- FLAGS");
+}
+
+static const struct run_option *find_run_option(const char *name)
+{
+    for (size_t i = 0; i < N_RUN_OPTIONS; i++)
+        if (strcmp(run_options[i].name, name) == 0)
+            return &run_options[i];
+    return NULL;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    static struct run_config rc;
+    static struct run_config rc; /* large (paths, overrides); it lives as long as the run */
     memset(&rc, 0, sizeof rc);
-    const char *workloads = NULL, *pollers = NULL;
-    double reps = 0, min_time = 0;
+    struct run_args args = {.rc = &rc};
     int i;
     /* argv[1] is "run"; Google Benchmark's flags follow "--". */
     for (i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
         if (strcmp(a, "--") == 0) {
             i++;
             break;
-        } else if (strcmp(a, "--quick") == 0) {
-            rc.opts.quick = 1;
-        } else if (strcmp(a, "--list-cases") == 0) {
-            rc.list_cases = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             print_help();
             return MUX_EXIT_OK;
-        } else if (!val && (strcmp(a, "--workload") == 0 || strcmp(a, "--poller") == 0 ||
-                            strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 ||
-                            strcmp(a, "--repetitions") == 0 || strcmp(a, "--min-time") == 0)) {
-            fprintf(stderr, "muxbench: %s needs a value\n", a);
-            return MUX_EXIT_USAGE;
-        } else if (strcmp(a, "--workload") == 0) {
-            workloads = argv[++i];
-        } else if (strcmp(a, "--poller") == 0) {
-            pollers = argv[++i];
-        } else if (strcmp(a, "--out") == 0) {
-            if (!*val) {
-                fprintf(stderr, "muxbench: --out needs a file name\n");
-                return MUX_EXIT_USAGE;
-            }
-            snprintf(rc.out_path, sizeof rc.out_path, "%s", argv[++i]);
-        } else if (strcmp(a, "--set") == 0) {
-            char err[1024];
-            if (param_parse_set(&rc.opts.set, argv[++i], err, sizeof err) < 0) {
-                fprintf(stderr, "muxbench: %s\n", err);
-                return MUX_EXIT_USAGE;
-            }
-        } else if (strcmp(a, "--repetitions") == 0) {
-            if (parse_positive(a, argv[++i], 1, 1000, &reps) < 0 || reps != (int)reps) {
-                if (reps != (int)reps)
-                    fprintf(stderr, "muxbench: --repetitions takes a whole number\n");
-                return MUX_EXIT_USAGE;
-            }
-        } else if (strcmp(a, "--min-time") == 0) {
-            if (parse_positive(a, argv[++i], 0.001, 600, &min_time) < 0)
-                return MUX_EXIT_USAGE;
-        } else {
+        }
+        const struct run_option *o = find_run_option(a);
+        if (!o) {
             fprintf(stderr, "muxbench: unknown option '%s' (Google Benchmark flags go after "
                             "'--'; see muxbench run --help)\n", a);
             return MUX_EXIT_USAGE;
         }
+        const char *value = NULL;
+        if (o->arg) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "muxbench: %s needs a value\n", a);
+                return MUX_EXIT_USAGE;
+            }
+            value = argv[++i];
+        }
+        int st = o->take(&args, value);
+        if (st)
+            return st;
     }
+    const char *workloads = args.workloads, *pollers = args.pollers;
+    double reps = args.reps, min_time = args.min_time;
     if (each_name(workloads ? workloads : "", take_workload, &rc) < 0 ||
         each_name(pollers ? pollers : "all", take_poller, &rc) < 0)
         return MUX_EXIT_USAGE;
@@ -368,22 +451,49 @@ static int cmd_run(int argc, char **argv)
     return run_execute(&rc, argc, argv);
 }
 
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    print_help();
+    return MUX_EXIT_OK;
+}
+
+static int cmd_list_args(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return cmd_list();
+}
+
+/* The subcommands, as perf's builtin table: a name and the function that takes argv. */
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"list", cmd_list_args},
+    {"run", cmd_run},
+    {"help", cmd_help},
+    {"--help", cmd_help},
+    {"-h", cmd_help},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const char *command_name(size_t i, const void *arg)
+{
+    (void)arg;
+    return commands[i].name[0] == '-' ? NULL : commands[i].name;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         print_usage(stderr);
         return MUX_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "list") == 0)
-        return cmd_list();
-    if (strcmp(argv[1], "run") == 0)
-        return cmd_run(argc, argv);
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        print_help();
-        return MUX_EXIT_OK;
-    }
-    fprintf(stderr, "muxbench: unknown command '%s'; valid commands: list, run, help\n",
-            argv[1]);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc, argv);
+    char names[256];
+    mux_join_names(names, sizeof names, N_COMMANDS, command_name, NULL);
+    fprintf(stderr, "muxbench: unknown command '%s'; valid commands: %s\n", argv[1], names);
     return MUX_EXIT_USAGE;
 }
