@@ -310,7 +310,8 @@ static double thread_storm(struct cancel *k, struct bench_state *st)
                                       k->variant == V_EVENTFD ? task_eventfd : task_pthread_cancel,
                                       k->tasks, sizeof *k->tasks, &err);
     int64_t deadline = bench_now_ns() + BLOCK_WAIT_NS;
-    while (atomic_load(&k->blocked) + atomic_load(&k->released) < started && bench_now_ns() < deadline)
+    while (atomic_load(&k->blocked) + atomic_load(&k->released) < started &&
+           bench_now_ns() < deadline)
         nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
     int64_t until = k->first_start + CANCEL_AFTER_NS;
     while (bench_now_ns() < until)
@@ -373,7 +374,8 @@ static void cancel_run_end(struct bench_case *c, struct bench_state *st)
                    released);
         return;
     }
-    long fds = loop_count_entries("/proc/self/fd"), threads = thread_count(), maps = coro_map_entries();
+    long fds = loop_count_entries("/proc/self/fd"), threads = thread_count();
+    long maps = coro_map_entries();
     /* Thread stacks may stay in glibc's cache (quirk a): maps are compared for coroutines. */
     if (fds != k->fds0 || threads < k->threads0 || threads > k->threads0 + SANITIZER_THREADS ||
         (MAPS_COMPARED && k->variant == V_COROUTINES && maps != k->maps0)) {

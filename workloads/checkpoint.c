@@ -15,9 +15,11 @@
  *   nobody writes to, so every scheduler round makes one zero-timeout poller wait (cosched.c:
  *   I/O is not starved by busy coroutines). That wait is part of the checkpoint's price and is
  *   why it differs per poller. Timed inside the awaiting coroutine: t0 before the first await,
- *   t1 after the last of a batch (1,000; 1,000,000 on the fast path); spawning and ending the coroutines are not timed.
- *   Counted: the awaits made, the scheduler's yields (one per checkpoint await, none on the fast
- *   path) and its poller waits (at least one per checkpoint await); a mismatch is an error row.
+ *   t1 after the last of a batch (1,000; 1,000,000 on the fast path); spawning and ending the
+ *   coroutines are not timed. Counted: the awaits made (each returns the future's value; their
+ *   sum must be awaits × value), the scheduler's yields (one per checkpoint await, none on the
+ *   fast path) and its poller waits (at least one per checkpoint await); a mismatch is an
+ *   error row.
  *
  * request_ns (variant request; per poller): for scale, one request/response on the same loop:
  *   a client coroutine sends 64 bytes on a unix socketpair and parks until the answer is
@@ -97,7 +99,6 @@ struct cp {
     /* await */
     struct future fut;
     volatile long sink;
-    uint64_t awaits;
     int64_t t0, t1;
     int err;
     /* request */
@@ -137,7 +138,6 @@ static void awaiter(void *arg)
         sum += checkpoint ? await_checkpoint(&k->fut) : await_fastpath(&k->fut);
     k->t1 = bench_now_ns();
     k->sink = sum;
-    k->awaits += k->iters;
     char b = 1;
     if (write(k->io[1], &b, 1) != 1) /* wakes the I/O waiter: the scheduler can finish */
         k->err = errno;
@@ -180,7 +180,8 @@ static double await_body(struct bench_case *c, struct bench_state *st, uint64_t 
         return 0;
     }
     cosched_get_stats(k->loop.sched, &after);
-    uint64_t yields = after.yields - before.yields, waits = after.poller_waits - before.poller_waits;
+    uint64_t yields = after.yields - before.yields;
+    uint64_t waits = after.poller_waits - before.poller_waits;
     if (k->sink != (long)iters * k->fut.value ||
         yields != (k->variant == V_CHECKPOINT ? iters : 0) ||
         (k->variant == V_CHECKPOINT && waits < iters)) {
