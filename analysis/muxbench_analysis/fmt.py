@@ -30,6 +30,15 @@ def ns(v):
     return "%s s" % _g(v / 1e9)
 
 
+def ns_fine(v):
+    """A small duration in ns, keeping two significant digits below 0.1 ns: '0.0042 ns'.
+    For per-fd costs, which can be a few thousandths of a ns."""
+    if abs(v) >= 0.1 or v == 0 or v is None or (isinstance(v, float) and math.isnan(v)):
+        return "%s ns" % _g(v)
+    digits = 1 - int(math.floor(math.log10(abs(v))))
+    return "%.*f ns" % (digits, v)
+
+
 def nbytes(v):
     """A size in bytes -> '4.1 KiB', '8.0 MiB', '82 GiB' (binary units, as the kernel counts)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -214,7 +214,7 @@ def wait_vs_fds(ds):
         sw = wait_sweep(ds, p)
         f = fits[fits["poller"] == p].iloc[0]
         peer = schema.is_peer(p)
-        label = "%s: %s/fd (R² %.2f)" % (p, claims._nsfd(f["per_fd_ns"]), f["r2"])
+        label = "%s: %s/fd (R² %.2f)" % (p, fmt.ns_fine(f["per_fd_ns"]), f["r2"])
         ax.errorbar(sw["fds"], sw["median"], yerr=_errs(sw), color=color_of(p),
                     marker="s" if peer else "o", ms=4.5, lw=1.4, ls="--" if peer else "-",
                     capsize=2, label=label)
@@ -241,15 +241,15 @@ def wait_vs_fds(ds):
     ax.grid(True, which="major", alpha=0.3)
     # Beside the axes, not over them: select's and poll's lines cross the upper left.
     ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    v = claims.evaluate_c1(ds)
+    v = claims.c1.evaluate(ds)
     grow = [p.name.split()[0] for p in v.parts if p.outcome and "O(n)" in p.name]
     flatp = [p.name.split()[0] for p in v.parts if p.outcome and "O(1)" in p.name]
     bits = []
     if grow:
         per = fits[fits["poller"].isin(grow)]["per_fd_ns"]
         bits.append("%s grow%s linearly with watched fds (%s-%s per fd)" % (
-            " and ".join(grow), "s" if len(grow) == 1 else "", claims._nsfd(per.min()),
-            claims._nsfd(per.max())))
+            " and ".join(grow), "s" if len(grow) == 1 else "", fmt.ns_fine(per.min()),
+            fmt.ns_fine(per.max())))
     if flatp:
         bits.append("%s stay%s flat" % (" and ".join(flatp), "s" if len(flatp) == 1 else ""))
     title = "; ".join(bits) if bits else title_default
@@ -271,7 +271,7 @@ def idle_wait(ds):
         peer = schema.is_peer(p)
         ax.errorbar(sw["fds"], sw["median"], yerr=_errs(sw), color=color_of(p),
                     marker="s" if peer else "o", ms=4.5, lw=1.4, ls="--" if peer else "-",
-                    capsize=2, label="%s: %s/fd" % (p, claims._nsfd(f["per_fd_ns"])))
+                    capsize=2, label="%s: %s/fd" % (p, fmt.ns_fine(f["per_fd_ns"])))
     ax.set_xscale("log")
     ax.set_yscale("log")
     _count_axis(ax)
@@ -400,7 +400,7 @@ def ctxswitch(ds):
         return _empty(ds, "Context switch cost", "no ctxswitch switch_ns rows",
                       "mechanism", "one switch")
     ratio = ds.stats("ctxswitch", "switches_counted_ratio")
-    mechs = [m for m in claims.C5_THREAD_MECHS + claims.C5_CORO_MECHS
+    mechs = [m for m in claims.c5.THREAD_MECHS + claims.c5.CORO_MECHS
              if m in set(sw["variant"])]
     mechs += sorted(set(sw["variant"]) - set(mechs))
     places = [p for p in schema.PLACEMENTS if p in set(sw["placement"])]
@@ -416,9 +416,9 @@ def ctxswitch(ds):
             r = sw[(sw["variant"] == m) & (sw["placement"] == place)].iloc[0]
             rr = ratio[(ratio["variant"] == m) & (ratio["placement"] == place)]
             counted = rr["median"].iloc[0] if len(rr) else math.nan
-            verified = m in claims.C5_CORO_MECHS or (
+            verified = m in claims.c5.CORO_MECHS or (
                 not math.isnan(counted) and
-                claims.C5_VERIFIED[0] <= counted <= claims.C5_VERIFIED[1])
+                claims.c5.VERIFIED[0] <= counted <= claims.c5.VERIFIED[1])
             x = i + (k - (len(here) - 1) / 2) * width
             ax.bar(x, r["median"], width, color=pal[j % len(pal)], zorder=2,
                    alpha=1.0 if verified else 0.35, hatch=None if verified else "//",
@@ -426,7 +426,7 @@ def ctxswitch(ds):
                    yerr=_yerr(r["median"], r["min"], r["max"]), capsize=2,
                    label=None if place in labelled else (place or "no placement"))
             labelled.add(place)
-            if m not in claims.C5_CORO_MECHS:
+            if m not in claims.c5.CORO_MECHS:
                 txt = "n/a" if math.isnan(counted) else "%.2f" % counted
                 top = r["max"] if not math.isnan(r["max"]) else r["median"]
                 ax.text(x, top * 1.12, txt, ha="center", va="bottom", fontsize=6.5,
@@ -445,14 +445,14 @@ def ctxswitch(ds):
     ax.legend(fontsize=7.5, loc="upper right", title="placement", title_fontsize=8)
     ymin, ymax = ax.get_ylim()
     ax.set_ylim(ymin, ymax * 4)
-    v = claims.evaluate_c5(ds)
+    v = claims.c5.evaluate(ds)
     kern = [p for p in v.parts if p.name.startswith("kernel") and p.outcome is not None]
     bits = []
     if kern:
         bits.append("A verified thread switch costs " + ", ".join(
             p.text.split(": ")[1].split(" per")[0] + " at " + p.name.split()[-1]
             for p in kern))
-    cor = sw[sw["variant"].isin(claims.C5_CORO_MECHS)]
+    cor = sw[sw["variant"].isin(claims.c5.CORO_MECHS)]
     if len(cor):
         bits.append("a coroutine switch %s" % " to ".join(
             fmt.ns(x) for x in sorted([cor["median"].min(), cor["median"].max()])
@@ -461,7 +461,7 @@ def ctxswitch(ds):
     return _finish(fig, ds, title + " (C5: %s)" % v.verdict,
                    "Numbers above thread bars: switches counted by getrusage / expected; "
                    "hatched bars are outside %g-%g and not trusted. %s" % (
-                       claims.C5_VERIFIED[0], claims.C5_VERIFIED[1],
+                       claims.c5.VERIFIED[0], claims.c5.VERIFIED[1],
                        _skip_note(ds, "ctxswitch")))
 
 
@@ -469,10 +469,10 @@ def _mem_series(ds):
     """{label: (variant, DataFrame of per-unit medians by units)} for every memory config."""
     out = {}
     for variant in sorted(set(ds.select("memory")["variant"])):
-        recs = claims._memory_table(ds, variant)
+        recs = claims.memory.memory_table(ds, variant)
         by = {}
         for r in recs:
-            by.setdefault(claims._config_name(r), []).append(r)
+            by.setdefault(claims.memory.config_name(r), []).append(r)
         for cfg, rs in by.items():
             rs.sort(key=lambda r: r["units"])
             out["%s (%s)" % (variant, cfg)] = (variant, rs)
@@ -499,9 +499,9 @@ def memory_per_unit(ds):
     lim = ds.stats("memory", "units_reached", status="limit")
     for ax, (key, what) in zip(axes, (("vsz", "virtual size"), ("rss", "resident (RSS)"),
                                       ("kernel", "kernel (stack + page tables + slab)"))):
-        ax.axhline(claims.THREAD_STACK, color=REF, ls="--", lw=1.1,
+        ax.axhline(claims.c2.THREAD_STACK, color=REF, ls="--", lw=1.1,
                    label="seed 002 §5.2: thread ~8 MB")
-        ax.axhspan(1024, claims.FEW_KB, color="#2ca02c", alpha=0.12,
+        ax.axhspan(1024, claims.c2.FEW_KB, color="#2ca02c", alpha=0.12,
                    label="seed 002 §5.2: coroutine ~few KB")
         for _, r in lim.iterrows():
             ax.axvline(r["median"], color="#aa0000", lw=0.8, ls=":")
@@ -514,7 +514,7 @@ def memory_per_unit(ds):
         ax.set_title(what, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
     axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    v = claims.evaluate_c2(ds)
+    v = claims.c2.evaluate(ds)
     thr = [p for p in v.parts if p.name.startswith("8 MB") and p.outcome is not None]
     cor = [p for p in v.parts if "coroutine" in p.name and p.outcome is not None]
     bits = []
@@ -549,21 +549,21 @@ def _memory_pick(ds):
     """The configurations that answer C2 at a glance, at one N: default and small-stack threads
     untouched, the leanest coroutine and the runtime's default one (64 KiB, guard page),
     untouched. N is 10,000 where threads reached it, else the largest N threads reached."""
-    recs = {v: claims._memory_table(ds, v) for v in ("thread", "thread-small", "coroutine")}
+    recs = {v: claims.memory.memory_table(ds, v) for v in ("thread", "thread-small", "coroutine")}
     thread_ns = sorted({r["units"] for r in recs["thread"] + recs["thread-small"]})
     if not thread_ns:
         return None, []
     n = 10000 if 10000 in thread_ns else thread_ns[-1]
 
     def untouched(r):
-        return claims._isnan(r["touch_bytes"]) or r["touch_bytes"] == 0
+        return claims.base.isnan(r["touch_bytes"]) or r["touch_bytes"] == 0
 
     picked = []
     for v in ("thread", "thread-small"):
         picked += [(v, r) for r in recs[v] if r["units"] == n and untouched(r)][:1]
     cor = [r for r in recs["coroutine"] if r["units"] == n and untouched(r)]
     if cor:
-        lean = claims._leanest(cor)[0]
+        lean = claims.memory.leanest(cor)[0]
         picked.append(("coroutine", lean))
         default = [r for r in cor if r["stack_bytes"] == 65536 and r["stack_alloc"] == "guard"]
         if default and default[0] is not lean:
@@ -592,12 +592,12 @@ def memory_at_n(ds):
                 ax.annotate(fmt.nbytes(y), (b.get_x() + b.get_width() / 2, y),
                             textcoords="offset points", xytext=(0, 2), ha="center",
                             fontsize=7.5)
-    ax.axhline(claims.THREAD_STACK, color=REF, ls="--", lw=1.1,
+    ax.axhline(claims.c2.THREAD_STACK, color=REF, ls="--", lw=1.1,
                label="seed 002 §5.2: thread ~8 MB")
-    ax.axhspan(1024, claims.FEW_KB, color="#2ca02c", alpha=0.12,
+    ax.axhspan(1024, claims.c2.FEW_KB, color="#2ca02c", alpha=0.12,
                label="seed 002 §5.2: coroutine ~few KB")
     ax.set_xticks(range(len(picked)))
-    ax.set_xticklabels(["%s\n%s" % (v, claims._config_name(r)) for v, r in picked],
+    ax.set_xticklabels(["%s\n%s" % (v, claims.memory.config_name(r)) for v, r in picked],
                        fontsize=8.5)
     ax.set_yscale("log")
     _bytes_axis(ax)
@@ -618,7 +618,7 @@ def memory_at_n(ds):
     if cor:
         c = cor[0]
         bits.append("a coroutine (%s) %s resident + %s kernel" % (
-            claims._config_name(c), fmt.nbytes(c["rss"]),
+            claims.memory.config_name(c), fmt.nbytes(c["rss"]),
             fmt.nbytes(c["kernel"]) if c["kernel"] == c["kernel"] else "?"))
     return _finish(fig, ds, "; ".join(bits) if bits else "Memory per unit",
                    "Per unit = (process counter with N alive - before) / N: virtual size "
@@ -629,8 +629,8 @@ def memory_at_n(ds):
 def memory_totals(ds):
     """Total memory (per unit × N) against N, virtual and resident + kernel, with the seed's
     totals (C3) as reference points with their 'about' band."""
-    tables = {"thread": claims._memory_table(ds, "thread"),
-              "coroutine": claims._memory_table(ds, "coroutine")}
+    tables = {"thread": claims.memory.memory_table(ds, "thread"),
+              "coroutine": claims.memory.memory_table(ds, "coroutine")}
     if not tables["thread"] and not tables["coroutine"]:
         return _empty(ds, "Total memory of N threads or coroutines", "no memory rows",
                       "units", "total bytes")
@@ -639,16 +639,17 @@ def memory_totals(ds):
         recs = tables[variant]
         if not recs:
             continue
-        lean = claims._config_name(claims._leanest(recs)[0]) if variant == "coroutine" else None
-        rs = sorted([r for r in recs if lean is None or claims._config_name(r) == lean],
+        lean = (claims.memory.config_name(claims.memory.leanest(recs)[0])
+                if variant == "coroutine" else None)
+        rs = sorted([r for r in recs if lean is None or claims.memory.config_name(r) == lean],
                     key=lambda r: r["units"])
-        cfg = claims._config_name(rs[0])
+        cfg = claims.memory.config_name(rs[0])
         ax.plot([r["units"] for r in rs], [r["vsz"] * r["units"] for r in rs], color=col,
                 ls="--", marker="o", ms=3.5, label="%s virtual (%s)" % (variant, cfg))
-        ax.plot([r["units"] for r in rs], [claims._used(r) * r["units"] for r in rs],
+        ax.plot([r["units"] for r in rs], [claims.memory.used(r) * r["units"] for r in rs],
                 color=col, ls="-", marker="o", ms=3.5,
                 label="%s resident + kernel (%s)" % (variant, cfg))
-    for name, variant, n, lo, hi in claims.C3_TARGETS:
+    for name, variant, n, lo, hi in claims.c3.TARGETS:
         mid = math.sqrt(lo * hi)
         ax.errorbar([n], [mid], yerr=[[mid - lo], [hi - mid]], fmt="*", ms=11,
                     color="#d62728" if variant == "thread" else "#1f77b4", mec="black",
@@ -663,7 +664,7 @@ def memory_totals(ds):
     ax.set_ylabel("total memory = per-unit median × N (bytes)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper left")
-    v = claims.evaluate_c3(ds)
+    v = claims.c3.evaluate(ds)
     held = [p.name for p in v.parts if p.outcome]
     virt = [p.name for p in v.parts if p.outcome is False and "virtual size only" in p.text]
     bits = []
@@ -674,7 +675,7 @@ def memory_totals(ds):
     title = "; ".join(bits) if bits else "Total memory of N threads or coroutines"
     return _finish(fig, ds, title + " (C3: %s)" % v.verdict,
                    "Stars: the seed's totals (002 §5.2, §5.5), bars: the 'about' band "
-                   "(x%g either way; 'a few hundred MB' = 150 MB-1 GB)." % claims.APPROX)
+                   "(x%g either way; 'a few hundred MB' = 150 MB-1 GB)." % claims.base.APPROX)
 
 
 def _top(r):
@@ -686,7 +687,7 @@ def _spawn_bars(ds, metric):
     st = ds.stats("spawn", metric)
     rows = []
     for _, r in st.iterrows():
-        rows.append(("%s\n%s" % (r["variant"], claims._config_name(r)), r))
+        rows.append(("%s\n%s" % (r["variant"], claims.memory.config_name(r)), r))
     rows.sort(key=lambda t: -t[1]["median"] if metric == "create_ns" else t[1]["median"])
     return rows
 
@@ -702,11 +703,11 @@ def spawn_create(ds):
         c = "#d62728" if r["variant"].startswith("thread") else "#1f77b4"
         ax.bar(i, r["median"], 0.6, color=c,
                yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
-        ax.text(i, _top(r) * 1.1, "10,000 in\n%s" % fmt.ns(claims.C4_N * r["median"]),
+        ax.text(i, _top(r) * 1.1, "10,000 in\n%s" % fmt.ns(claims.c4.N * r["median"]),
                 ha="center", va="bottom", fontsize=8)
-    ax.axhline(claims.C4_SECONDS / claims.C4_N, color="#d62728", ls="--", lw=1.1,
+    ax.axhline(claims.c4.SECONDS / claims.c4.N, color="#d62728", ls="--", lw=1.1,
                label="seed 002 §5.5: 10,000 threads take seconds (≥ 100 µs each)")
-    ax.axhspan(1e6 / claims.C4_N, claims.C4_MILLISECONDS / claims.C4_N, color="#1f77b4",
+    ax.axhspan(1e6 / claims.c4.N, claims.c4.MILLISECONDS / claims.c4.N, color="#1f77b4",
                alpha=0.1, label="seed 002 §5.5: 10,000 coroutines take milliseconds "
                                 "(100 ns-10 µs each)")
     ax.set_yscale("log")
@@ -716,10 +717,10 @@ def spawn_create(ds):
     ax.set_xlabel("variant and stack configuration")
     ax.set_ylabel("create + join (thread) / destroy (coroutine) of one unit, median time")
     ymin, ymax = ax.get_ylim()
-    ax.set_ylim(ymin, max(ymax, claims.C4_SECONDS / claims.C4_N) * 8)
+    ax.set_ylim(ymin, max(ymax, claims.c4.SECONDS / claims.c4.N) * 8)
     ax.grid(True, axis="y", which="major", alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper right")
-    v = claims.evaluate_c4(ds)
+    v = claims.c4.evaluate(ds)
     title = "; ".join(p.text.split(" (")[0] for p in v.parts if p.outcome is not None) or \
         "Creation cost"
     return _finish(fig, ds, title[0].upper() + title[1:] + " (C4: %s)" % v.verdict)
@@ -737,7 +738,7 @@ def spawn_churn(ds):
                yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
         ax.text(i, _top(r) * 1.1, fmt.rate(r["median"]), ha="center", va="bottom",
                 fontsize=8)
-    ax.axhline(claims.C7_CHURN, color=REF, ls="--", lw=1.2,
+    ax.axhline(claims.c7.CHURN, color=REF, ls="--", lw=1.2,
                label="seed 001: asyncio ≈ 210k tasks/s (Python 3.13, Apple Silicon)")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.rate(v) if v > 0 else ""))
@@ -755,7 +756,7 @@ def spawn_churn(ds):
     title = "%s churns %s, %s %s: the seed's 210k tasks/s is %s" % (
         best["variant"].capitalize(), fmt.rate(best["median"], "tasks"), worst["variant"],
         fmt.rate(worst["median"], "tasks"),
-        "between them" if worst["median"] < claims.C7_CHURN < best["median"] else
+        "between them" if worst["median"] < claims.c7.CHURN < best["median"] else
         "outside this range")
     return _finish(fig, ds, title)
 

@@ -1,4 +1,4 @@
-"""The muxbench CSV contract (docs/csv.md, DESIGN.md section 5), as data.
+"""The muxbench CSV contract (docs/csv.md; docs/design.md §5), as data.
 
 Everything the loader checks is written down here, so the contract has one home on the Python
 side. When docs/csv.md changes, this file changes with it. It imports nothing: the command-line
@@ -15,8 +15,8 @@ COLUMNS = (
     "note",
 )
 
-# A file without these is not a muxbench CSV (DESIGN.md section 5 lists them as the minimum,
-# plus status and note, which docs/csv.md adds and every verdict depends on).
+# A file without these is not a muxbench CSV: the columns every reader relies on, with status
+# and note, which every verdict depends on.
 CORE_COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "units", "stack_bytes", "metric", "stat", "value", "unit",

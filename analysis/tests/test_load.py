@@ -8,6 +8,7 @@ from tests.make_fixture import CsvBuilder, make_synthetic, standard_env
 
 from muxbench_analysis import CSVError, cite, load, newest_csv
 from muxbench_analysis.schema import COLUMNS
+from tests.csv_header import header_problems
 
 HEADER = ",".join(COLUMNS)
 
@@ -239,6 +240,34 @@ class LoadErrors(TempDirCase):
         text = small().text().replace(",ns,", ",parsec,")
         msg = self.assertFails(self.write("many.csv", text), "rows break the contract")
         self.assertIn("line ", msg)
+
+
+class HeaderCheck(unittest.TestCase):
+    """tests/csv_header.py (the CTest analysis.csv_header, on a real run's CSV) names each way
+    a header can differ from schema.COLUMNS."""
+    def test_equal(self):
+        self.assertEqual(header_problems(COLUMNS, COLUMNS), [])
+
+    def test_missing_column(self):
+        (p,) = header_problems(COLUMNS[:-1], COLUMNS)
+        self.assertIn("lacks: %s" % COLUMNS[-1], p)
+
+    def test_extra_column(self):
+        (p,) = header_problems(COLUMNS + ("new_param",), COLUMNS)
+        self.assertIn("schema.py lacks", p)
+        self.assertIn("new_param", p)
+
+    def test_other_order(self):
+        h = list(COLUMNS)
+        h[9], h[10] = h[10], h[9]
+        (p,) = header_problems(h, COLUMNS)
+        self.assertIn("column 10 is %r in the CSV, %r in schema.py" % (h[9], COLUMNS[9]), p)
+
+    def test_duplicate_column(self):
+        h = list(COLUMNS)
+        h[1] = h[0]
+        problems = header_problems(h, COLUMNS)
+        self.assertTrue(any("twice: %s" % h[0] in p for p in problems), problems)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """The verdict logic on hand-made CSVs with known values: each claim's holds / holds only in
 part / does not hold / not measured, through the whole path (CSV file -> load -> evaluate)."""
 import os
+import re
+import sys
+import tempfile
 import unittest
 
 from tests.helpers import TempDirCase, claims_rows
@@ -336,6 +339,95 @@ class ClaimsMarkdown(TempDirCase):
         rows = claims_rows(claims.to_markdown(claims.evaluate(ds), ds))
         self.assertEqual(set(rows.values()), {NOT_MEASURED})
         self.assertEqual(len(rows), 9)
+
+
+class ClaimModules(unittest.TestCase):
+    """The claims package: one module per claim, found by name, each defining its claim."""
+    def test_modules_in_claim_order(self):
+        names = [m.__name__.rsplit(".", 1)[1] for m in claims.MODULES]
+        self.assertEqual(names, ["c%d" % i for i in range(1, 10)])
+        self.assertEqual([c.claim_id for c in claims.CLAIMS], ["C%d" % i for i in range(1, 10)])
+
+    def test_a_new_claim_is_a_new_file(self):
+        """Discovery takes cN files only, in numeric order (c10 after c9), and nothing else."""
+        with tempfile.TemporaryDirectory() as tmp:
+            pkg = os.path.join(tmp, "fake_claims_pkg")
+            os.mkdir(pkg)
+            for name in ("__init__", "c10", "c2", "c1", "base", "c3x"):
+                with open(os.path.join(pkg, name + ".py"), "w") as f:
+                    f.write("NAME = %r\n" % name)
+            sys.path.insert(0, tmp)
+            try:
+                mods = claims.claim_modules([pkg], "fake_claims_pkg")
+                self.assertEqual([m.NAME for m in mods], ["c1", "c2", "c10"])
+            finally:
+                sys.path.remove(tmp)
+                for k in [k for k in sys.modules if k.startswith("fake_claims_pkg")]:
+                    del sys.modules[k]
+
+    def test_each_module_defines_its_own_claim(self):
+        for m in claims.MODULES:
+            with self.subTest(module=m.__name__):
+                self.assertEqual(m.CLAIM.claim_id, m.__name__.rsplit(".", 1)[1].upper())
+                for what in ("statement", "stated", "source", "rule"):
+                    self.assertTrue(getattr(m.CLAIM, what).strip(), what)
+                self.assertTrue(callable(m.evaluate))
+                self.assertIs(claims.CLAIM_BY_ID[m.CLAIM.claim_id], m.CLAIM)
+                self.assertEqual(claims.RULES[m.CLAIM.claim_id], m.CLAIM.rule)
+
+    def test_evaluate_is_each_modules_verdict_in_order(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = load(make_synthetic().write(os.path.join(tmp, "s.csv")))
+            got = claims.evaluate(ds)
+            self.assertEqual(got, [m.evaluate(ds) for m in claims.MODULES])
+            for m, v in zip(claims.MODULES, got):
+                self.assertEqual((v.claim_id, v.claim, v.stated, v.source, v.rule),
+                                 (m.CLAIM.claim_id, m.CLAIM.statement, m.CLAIM.stated,
+                                  m.CLAIM.source, m.CLAIM.rule))
+
+    def test_later_workload_claims_stay_not_measured_without_rows(self):
+        """C6, C8 and C7's p95 and cancel parts have no workload yet: no rows, no guess."""
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = load(make_synthetic().write(os.path.join(tmp, "s.csv")))
+            v = {v.claim_id: v for v in claims.evaluate(ds)}
+        self.assertEqual(v["C6"].verdict, NOT_MEASURED)
+        self.assertEqual(v["C8"].verdict, NOT_MEASURED)
+        c7 = {p.name: p.outcome for p in v["C7"].parts}
+        self.assertIsNone(c7["p95 ≈ 15 ms for 200 × 200 exp(5 ms) sleeps"])
+        self.assertIsNone(c7["5k tasks cancel and settle"])
+        self.assertIsNotNone(c7["churn ≈ 210k tasks/s"])
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class ClaimsPointInsideTheRepository(TempDirCase):
+    """claims.md and docs/design.md are what a user who clones the repository reads: every
+    page the report names exists there, and the design page lists each claim as its module
+    defines it."""
+    def test_report_names_only_pages_in_the_repository(self):
+        for name, b in (("synthetic", make_synthetic()), ("empty", CsvBuilder())):
+            if name == "empty":
+                standard_env(b)
+                b.case("harness", "iteration_ns", 2.0, variant="native")
+                b.complete()
+            ds = load(b.write(os.path.join(self.tmp, name + ".csv")))
+            text = claims.to_markdown(claims.evaluate(ds), ds)
+            # every page named, whatever its folder (a design page outside the repository
+            # included), must be a file of the repository
+            pages = set(re.findall(r"[\w./-]*\w\.md\b", text))
+            self.assertIn("docs/design.md", pages)   # C6 and C8 say where they are planned
+            for page in pages:
+                self.assertTrue(os.path.isfile(os.path.join(REPO, page)), page)
+
+    def test_design_page_lists_every_claim_with_its_seed(self):
+        with open(os.path.join(REPO, "docs", "design.md"), encoding="utf-8") as f:
+            rows = [ln for ln in f if re.match(r"\| C[0-9]+ \|", ln)]
+        by_id = {ln.split("|")[1].strip(): ln for ln in rows}
+        self.assertEqual(sorted(by_id, key=lambda c: int(c[1:])),
+                         [c.claim_id for c in claims.CLAIMS])
+        for c in claims.CLAIMS:
+            self.assertEqual(by_id[c.claim_id].split("|")[3].strip(), c.source, c.claim_id)
 
 
 if __name__ == "__main__":
