@@ -3,6 +3,7 @@
 #   make bench POLLER=epoll [WORKLOAD=fanin] [QUICK=1]   build if needed, run, write results/*.csv
 #   make test                                            build if needed, run every test
 #   make report [CSV=results/x.csv]                      notebooks -> results/report/
+#   make compare BASE=a.csv NEW=b.csv [ARGS=...]         what changed between two runs
 #   make deps                                            install the system packages
 #
 # Both bench and test bootstrap: they check the packages (installing what is missing through
@@ -22,7 +23,10 @@ CSV        ?=
 REPORT_DIR ?= results/report
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps deps-check configure build test bench report clean
+BASE       ?=
+NEW        ?=
+
+.PHONY: all deps deps-check configure build test bench report compare clean
 
 all: build
 
@@ -50,6 +54,10 @@ bench: build
 report: deps-check
 	PYTHONPATH=analysis$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) -m muxbench_analysis.report \
 	    --out $(REPORT_DIR) $(CSV)
+
+compare: build
+	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=a.csv NEW=b.csv [ARGS='--threshold 5%']" >&2; exit 2; }
+	$(MUXBENCH) compare $(BASE) $(NEW) $(ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -40,28 +40,36 @@ static void add_num(struct env *e, const char *key, double value)
     it->value = value;
 }
 
-static void cpu_model(char *buf, size_t len)
+/* The value of the first /proc/cpuinfo line whose name starts with one of names (NULL-ended),
+ * or fallback. */
+static void cpuinfo_value(const char *const *names, const char *fallback, char *buf, size_t len)
 {
-    snprintf(buf, len, "unknown");
+    snprintf(buf, len, "%s", fallback);
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
         return;
     char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Processor", 9) == 0 ||
-            strncmp(line, "CPU part", 8) == 0) {
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        for (const char *const *n = names; *n && !found; n++) {
             char *colon = strchr(line, ':');
-            if (colon) {
+            if (strncmp(line, *n, strlen(*n)) != 0 || !colon)
+                continue;
+            colon++;
+            while (*colon == ' ' || *colon == '\t')
                 colon++;
-                while (*colon == ' ' || *colon == '\t')
-                    colon++;
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(buf, len, "%s", colon);
-                break;
-            }
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(buf, len, "%s", colon);
+            found = 1;
         }
     }
     fclose(f);
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+    static const char *const names[] = {"model name", "Processor", "CPU part", NULL};
+    cpuinfo_value(names, "unknown", buf, len);
 }
 
 void env_collect(struct env *e, int argc, char **argv)
@@ -101,6 +109,10 @@ void env_collect(struct env *e, int argc, char **argv)
     placement_available(buf, sizeof buf);
     add_text(e, "placements", buf);
     add_text(e, "placement_backend", placement_backend());
+    /* The microcode revision changes what mitigations cost without changing the kernel. */
+    static const char *const microcode[] = {"microcode", NULL};
+    cpuinfo_value(microcode, "unknown (not in /proc/cpuinfo)", buf, sizeof buf);
+    add_text(e, "microcode", buf);
 
     sys_read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", buf, sizeof buf);
     add_text(e, "governor", buf[0] ? buf : "none (no cpufreq driver exposed: a VM or fixed clock)");

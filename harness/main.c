@@ -5,6 +5,7 @@
  *   muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]
  *                [--set key=value[,value...]]... [--repetitions N] [--min-time S]
  *                [--list-cases] [-- Google Benchmark flags]
+ *   muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]] [--out F]
  *   muxbench help
  *
  * Exit status (harness/exit_codes.h, docs/design.md): 0 done; 1 an internal failure (a case failed its own
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/compare_cmd.h"
 #include "harness/placement.h"
 #include "pollers/poller.h"
 #include "harness/run.h"
@@ -33,6 +35,8 @@ static void print_usage(FILE *to)
             "       muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]\n"
             "                    [--set key=value[,value...]]... [--repetitions N] [--min-time S]\n"
             "                    [--list-cases] [-- Google Benchmark flags]\n"
+            "       muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]]\n"
+            "                    [--min-effect E] [--out F.md|F.csv]\n"
             "       muxbench help\n");
 }
 
@@ -81,6 +85,9 @@ static void print_help(void)
     }
     printf("\nExit status: 0 done, 1 a case failed, 2 bad usage, 3 an environment limit,\n"
            "130 interrupted (finished cases kept in <out>.partial.csv).\n");
+    printf("\ncompare: two runs case by case, a Mann-Whitney U test on the repetitions\n"
+           "(docs/compare.md; `muxbench compare --help`). Exit 0, 1 a case slower beyond\n"
+           "--threshold, 2 bad usage, 3 an unreadable or incompatible file.\n");
 }
 
 static int cmd_list(void)
@@ -471,6 +478,7 @@ static const struct command {
 } commands[] = {
     {"list", cmd_list_args},
     {"run", cmd_run},
+    {"compare", cmd_compare},
     {"help", cmd_help},
     {"--help", cmd_help},
     {"-h", cmd_help},

@@ -109,9 +109,11 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
     int nseen = 0;
     double *vals = malloc((size_t)(res->nreps ? res->nreps : 1) * sizeof *vals);
     double *iters = malloc((size_t)(res->nreps ? res->nreps : 1) * sizeof *iters);
-    if (!vals || !iters) {
+    int *rep_of = malloc((size_t)(res->nreps ? res->nreps : 1) * sizeof *rep_of);
+    if (!vals || !iters || !rep_of) {
         free(vals);
         free(iters);
+        free(rep_of);
         return;
     }
     for (int r = 0; r < res->nreps; r++)
@@ -131,8 +133,10 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
             int n = 0;
             for (int r2 = 0; r2 < res->nreps; r2++)
                 for (int k2 = 0; k2 < res->reps[r2].nvalues; k2++)
-                    if (strcmp(res->reps[r2].values[k2].metric, rv->metric) == 0)
+                    if (strcmp(res->reps[r2].values[k2].metric, rv->metric) == 0) {
+                        rep_of[n] = r2;
                         vals[n++] = res->reps[r2].values[k2].value;
+                    }
             struct stats s;
             stats_compute(vals, n, &s);
             const char *pct = percentile_suffix(rv->metric);
@@ -148,6 +152,14 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
             for (int i = 0; i < 6; i++)
                 csv_row(o, &c->id, rv->metric, names[i], v[i], i == 5 ? "ratio" : rv->unit, n,
                         (uint64_t)it.median, "ok", c->note);
+            /* Each repetition's own value (stat rep1..repN, its own iterations), so that a
+             * comparison of two runs can test them (muxbench compare). */
+            for (int j = 0; j < n; j++) {
+                char rep[16];
+                snprintf(rep, sizeof rep, "rep%d", j + 1);
+                csv_row(o, &c->id, rv->metric, rep, vals[j], rv->unit, n,
+                        res->reps[rep_of[j]].iterations, "ok", c->note);
+            }
             const char *lead = c->metric ? c->metric : c->headline;
             const int is_lead = lead && strcmp(lead, rv->metric) == 0;
             if (!*primary_metric || is_lead) {
@@ -159,6 +171,7 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
     }
     free(vals);
     free(iters);
+    free(rep_of);
 }
 
 static void default_out_path(const struct run_config *rc, const struct env *e, char *out,

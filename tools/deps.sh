@@ -8,12 +8,12 @@ set -eu
 
 DEB_PACKAGES="cmake make gcc g++ pkg-config libbenchmark-dev liburing-dev libhwloc-dev \
 libevent-dev libev-dev libuv1-dev python3-pandas python3-matplotlib jupyter-nbconvert \
-python3-ipykernel"
+python3-ipykernel python3-scipy"
 FEDORA_PACKAGES="cmake make gcc gcc-c++ pkgconf-pkg-config google-benchmark-devel liburing-devel \
 hwloc-devel libevent-devel libev-devel libuv-devel python3-pandas python3-matplotlib \
-python3-nbconvert python3-ipykernel"
+python3-nbconvert python3-ipykernel python3-scipy"
 BREW_PACKAGES="cmake pkg-config google-benchmark hwloc libevent libev libuv jupyterlab \
-(pip: pandas matplotlib nbconvert ipykernel)"
+(pip: pandas matplotlib nbconvert ipykernel scipy)"
 
 missing_debs() {
     for p in $DEB_PACKAGES; do

@@ -163,8 +163,9 @@ def _load_one(path):
                     bad(line, "workload %s has no metric %r; its metrics are %s"
                         % (wl, metric, ", ".join(known)))
                     continue
-            if stat and stat not in schema.STATS:
-                bad(line, "stat %r is not one of %s" % (stat, ", ".join(schema.STATS)))
+            if stat and not schema.is_stat(stat):
+                bad(line, "stat %r is not one of %s, rep1, rep2, ..."
+                    % (stat, ", ".join(schema.STATS)))
                 continue
             if status == "ok" and not stat:
                 bad(line, "a measured (ok) row needs a stat")
@@ -254,6 +255,7 @@ class Dataset:
         stddev, cv, p99; NaN when absent), repetitions, note, and lines: [(file, line)].
         A case measured in several runs keeps the newest run's rows."""
         sel = self.select(workload, metric, status, **filters)
+        sel = sel[~sel["stat"].map(lambda s: schema.rep_index(s) is not None)]
         out_cols = list(schema.CASE_COLUMNS) + ["run_id", "timestamp", "metric", "status"] + \
             list(schema.STATS) + ["repetitions", "note", "lines"]
         if sel.empty:
@@ -280,6 +282,15 @@ class Dataset:
             if r["note"] and not rec["note"]:
                 rec["note"] = r["note"]
         return pd.DataFrame(list(records.values()), columns=out_cols)
+
+    def repetitions(self, workload=None, metric=None, **filters):
+        """The per-repetition rows (stat rep1..repN) of ok cases, with a column rep (1, 2, ...).
+        Empty for a file written before muxbench kept them."""
+        sel = self.select(workload, metric, ("ok",), **filters)
+        idx = sel["stat"].map(schema.rep_index)
+        out = sel[idx.notna()].copy()
+        out["rep"] = idx[idx.notna()].astype(int)
+        return out
 
     def pollers(self, workload="fanin"):
         return sorted(p for p in set(self.select(workload, status=("ok",))["poller"]) if p)

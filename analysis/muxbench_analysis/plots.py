@@ -17,7 +17,7 @@ matplotlib.use("Agg", force=False)
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from . import claims, fmt, schema  # noqa: E402
+from . import claims, fmt, hosts, schema  # noqa: E402
 from .fit import linear_fit, wait_fits, wait_sweep  # noqa: E402
 
 DPI = 120
@@ -1074,3 +1074,7 @@ def make_all(ds, notebook=None, outdir=None):
 
 __all__ = ["PLOTS", "save", "report_dir", "make_all", "linear_fit"] + [f for f, _ in
                                                                       PLOTS.values()]
+
+# Several hosts in one Dataset: every plot draws one panel per host, side by side (hosts.py).
+for _plot_fn in sorted({f for f, _ in PLOTS.values()}):
+    globals()[_plot_fn] = hosts.side_by_side(globals()[_plot_fn])

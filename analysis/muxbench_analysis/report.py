@@ -3,7 +3,9 @@
     python3 -m muxbench_analysis.report [--out DIR] [--timeout S] [CSV ...]
 
 With no CSV, the newest results/*.csv (leaving out *.partial.csv). Writes into DIR (default
-results/report): each notebook executed, as HTML; the plots as PNG; claims.md.
+results/report): each notebook executed, as HTML; the plots as PNG; claims.md. CSVs from
+several hosts: every plot has one panel per host, and claims.md a verdict per host. Exactly two
+CSVs: also compare.png and compare.md, the second run against the first (docs/compare.md).
 
 Exit status: 0 done; 2 bad input (no CSV, or a file that is not a muxbench CSV: the message says
 which and why); 1 a notebook failed (its error is printed).
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from . import data
+from . import compare, data
 from .plots import PLOTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,11 +28,13 @@ TOP = os.path.dirname(ANALYSIS)
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def expected_outputs(outdir):
-    """Every file a complete report has."""
+def expected_outputs(outdir, ncsv=1):
+    """Every file a complete report has (with two CSVs, also their comparison)."""
     files = [os.path.join(outdir, n + ".html") for n in NOTEBOOKS]
     files += [os.path.join(outdir, n + ".png") for n in PLOTS]
     files.append(os.path.join(outdir, "claims.md"))
+    if ncsv == 2:
+        files += [os.path.join(outdir, "compare.png"), os.path.join(outdir, "compare.md")]
     return files
 
 
@@ -53,6 +57,20 @@ def run_notebook(name, csvs, outdir, timeout=600, log=sys.stderr):
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
     return p.returncode == 0, p.stdout
+
+
+def add_comparisons(csvs, ds, outdir, log=sys.stderr):
+    """After the notebooks: with two CSVs, compare.png and compare.md (the second run against
+    the first, docs/compare.md). False when the two CSVs cannot be compared (the reason is
+    printed). (Several hosts: claims.md has each claim's verdict per host, claims/markdown.py.)"""
+    if len(csvs) == 2:
+        try:
+            compare.report(csvs[0], csvs[1], outdir)
+        except compare.CompareError as e:
+            print("report: no comparison of the two CSVs: %s" % e, file=log)
+            return False
+        print("report: %-20s compare.png, compare.md" % "comparison", file=log)
+    return True
 
 
 def main(argv=None):
@@ -93,7 +111,9 @@ def main(argv=None):
                   file=sys.stderr)
             return EXIT_FAIL
         print("report: %-20s %5.1f s" % (name, time.time() - t), file=sys.stderr)
-    missing = [f for f in expected_outputs(a.out) if not os.path.isfile(f)
+    if not add_comparisons(csvs, ds, a.out):
+        return EXIT_USAGE
+    missing = [f for f in expected_outputs(a.out, len(csvs)) if not os.path.isfile(f)
                or os.path.getsize(f) == 0]
     if missing:
         print("report: the notebooks ran but did not write: %s" % ", ".join(missing),

@@ -35,6 +35,26 @@ CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "
 # p50/p95/p99: percentiles of per-operation samples within a repetition (median over them).
 PERCENTILE_STATS = ("p50", "p95", "p99")
 STATS = ("median", "mean", "min", "max", "stddev", "cv") + PERCENTILE_STATS
+# One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
+# the repetitions ran (docs/csv.md). The summary statistics above are computed over them.
+REP_PREFIX = "rep"
+
+
+def rep_index(stat):
+    """1 for 'rep1', 12 for 'rep12'; None for anything else ('rep', 'rep0', 'rep01', 'median')."""
+    text = str(stat)
+    digits = text[len(REP_PREFIX):]
+    if not text.startswith(REP_PREFIX) or not digits.isdigit() or not digits.isascii() \
+            or digits[0] == "0":
+        return None
+    return int(digits)
+
+
+def is_stat(stat):
+    """Whether stat is a documented statistic or a repetition's own value."""
+    return stat in STATS or rep_index(stat) is not None
+
+
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
 
@@ -79,7 +99,7 @@ ENV_ITEMS = (
     "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",
     "io_uring_setup_flags", "compiler", "cflags", "build_type", "git_revision", "hwloc_version",
     "topology", "placements", "command_line", "benchmark_version", "clock", "run_complete",
-    "kernel_build", "placement_backend", "sanitize", "muxbench_version",
+    "kernel_build", "placement_backend", "sanitize", "muxbench_version", "microcode",
 )
 
 # Pollers that are peers: an event library layered over a native backend.

@@ -90,6 +90,26 @@ class CsvBuilder:
                      unit="ratio" if stat == "cv" else unit, repetitions=reps,
                      iterations=iterations, status="ok", **cols)
 
+    def case_reps(self, workload, metric, values, iterations=1000, unit=None, **cols):
+        """One case's rows for one metric from its per-repetition values, as the suite writes
+        them: the summary statistics computed over values, then rep1..repN (docs/csv.md)."""
+        import statistics
+        unit = unit or METRICS[workload][metric]
+        v = [float(x) for x in values]
+        n = len(v)
+        mean = statistics.fmean(v)
+        sd = statistics.stdev(v) if n > 1 else ""
+        cv = sd / abs(mean) if n > 1 and mean else ""
+        summary = (("median", statistics.median(v)), ("mean", mean), ("min", min(v)),
+                   ("max", max(v)), ("stddev", sd), ("cv", cv))
+        for stat, value in summary:
+            self.row(workload=workload, metric=metric, stat=stat, value=value,
+                     unit="ratio" if stat == "cv" else unit, repetitions=n,
+                     iterations=iterations, status="ok", **cols)
+        for k, value in enumerate(v, 1):
+            self.row(workload=workload, metric=metric, stat="rep%d" % k, value=value, unit=unit,
+                     repetitions=n, iterations=iterations, status="ok", **cols)
+
     def derived(self, workload, metric, value, note, stat="median", **cols):
         self.row(workload=workload, metric=metric, stat=stat, value=value,
                  unit=METRICS[workload][metric], status="derived", note=note, **cols)

@@ -181,7 +181,7 @@ def validate_csv(path, expect_complete=True):
         if r["metric"]:
             check(r["metric"] in METRICS.get(r["workload"], ()), f"{where}: unknown metric")
         if r["status"] in ("ok", "derived"):
-            check(r["stat"] in STATS, f"{where}: stat '{r['stat']}'")
+            check(SCHEMA.is_stat(r["stat"]), f"{where}: stat '{r['stat']}'")
             # A cv is undefined (empty) when the mean is 0, a stddev and cv when there was one
             # repetition (harness/stats.h).
             one = r["repetitions"] == "1"
@@ -212,6 +212,36 @@ def stat_of(rows, **want):
     return None
 
 
+def check_repetition_rows(rows):
+    """Every metric with a median has one row per repetition (rep1..repN, N = repetitions),
+    and their median, min and max are the summary rows' (docs/csv.md)."""
+    import statistics
+    groups = {}
+    for r in rows:
+        if r["status"] != "ok" or r["stat"] == "p99":
+            continue
+        key = tuple(r[c] for c in SCHEMA.CASE_COLUMNS) + (r["metric"],)
+        groups.setdefault(key, {})[r["stat"]] = r
+    checked = 0
+    for key, stats in groups.items():
+        where = "/".join(k for k in key if k)
+        if not check("median" in stats, f"{where}: no median row"):
+            continue
+        n = int(stats["median"]["repetitions"])
+        reps = sorted(SCHEMA.rep_index(s) for s in stats if SCHEMA.rep_index(s))
+        if not check(reps == list(range(1, n + 1)), f"{where}: repetition rows {reps}, "
+                     f"expected rep1..rep{n}"):
+            continue
+        values = [float(stats["rep%d" % k]["value"]) for k in reps]
+        for stat, want in (("median", statistics.median(values)), ("min", min(values)),
+                           ("max", max(values))):
+            got = float(stats[stat]["value"])
+            check(abs(got - want) <= 1e-6 * max(1.0, abs(want)),
+                  f"{where}: {stat} {got} is not that of its repetitions {values}")
+        checked += 1
+    check(checked > 0, "repetition rows checked")
+
+
 def run_csv():
     out = os.environ.get("MUXBENCH_QUICK_CSV") or os.path.join(
         os.path.dirname(os.path.abspath(MUXBENCH)), "..", "quick-run", "quick.csv")
@@ -236,6 +266,7 @@ def run_csv():
     for stat in ("median", "mean", "min", "max", "stddev", "cv"):
         check(stat_of(rows, workload="harness", variant="c-shim", stat=stat) is not None,
               f"statistic {stat} present")
+    check_repetition_rows(rows)
     json_path = os.path.splitext(out)[0] + ".gbench.json"
     import json
     with open(json_path) as f:
@@ -292,7 +323,9 @@ def interrupt():
         cases = {r["variant"] for r in rows if r["workload"] == "harness"}
         check(cases == {"c-shim"}, f"the partial file holds the finished case only: {cases}")
         stats = {r["stat"] for r in rows if r["variant"] == "c-shim"}
-        check(stats == STATS - set(SCHEMA.PERCENTILE_STATS), f"the finished case is whole: {stats}")
+        reps = {"rep%d" % k for k in (1, 2, 3)}
+        check(stats == (STATS - set(SCHEMA.PERCENTILE_STATS)) | reps,
+              f"the finished case is whole: {stats}")
     check(os.path.exists(os.path.join(tmp, "run.partial.gbench.json")), "partial JSON left")
     import json
     with open(os.path.join(tmp, "run.partial.gbench.json")) as f:

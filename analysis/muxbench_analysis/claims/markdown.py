@@ -12,8 +12,9 @@ def to_markdown(verdicts, ds):
     out.append("Environment: " + ds.caption().replace("\n", "; "))
     out.append("")
     if len(ds.hosts()) > 1:
-        out.append("**These rows come from %d hosts (%s): the verdicts pool them.**" % (
-            len(ds.hosts()), ", ".join(ds.hosts())))
+        out.append("**These rows come from %d hosts (%s): the verdicts pool them; each "
+                   "host's own verdicts are under \"Verdicts per host\" below.**" % (
+                       len(ds.hosts()), ", ".join(ds.hosts())))
         out.append("")
     for w in ds.warnings:
         out.append("> warning: %s" % w)
@@ -38,6 +39,9 @@ def to_markdown(verdicts, ds):
         out.append("- Rows: %s" % (v.rows or "none"))
         out.append("- Rule: %s" % v.rule)
         out.append("")
+    if len(ds.hosts()) > 1:
+        from ..hosts import claims_by_host  # plots and hosts import claims: imported late
+        out.append(claims_by_host(ds))
     out.append("## How the verdicts are decided")
     out.append("")
     out.append("A claim is split into parts. **holds**: every part measured holds; **holds only "
