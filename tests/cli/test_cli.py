@@ -218,7 +218,7 @@ def check_repetition_rows(rows):
     import statistics
     groups = {}
     for r in rows:
-        if r["status"] != "ok" or r["stat"] == "p99":
+        if r["status"] != "ok" or r["stat"] in SCHEMA.PERCENTILE_STATS:
             continue
         key = tuple(r[c] for c in SCHEMA.CASE_COLUMNS) + (r["metric"],)
         groups.setdefault(key, {})[r["stat"]] = r
