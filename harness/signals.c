@@ -24,6 +24,16 @@ static sigset_t g_sigs;
 static atomic_int g_committed;
 static atomic_int g_cases_done;
 
+/* Every workload's child processes killed and reaped (their interrupted() hooks, which are
+ * async-signal-safe): nothing the run started may outlive it, and no zombie is left for a PID 1
+ * that does not reap orphans. */
+static void kill_children(void)
+{
+    for (int w = 0; w < g_nworkloads; w++)
+        if (g_workloads[w]->interrupted)
+            g_workloads[w]->interrupted();
+}
+
 void signals_case_done(void) { atomic_fetch_add(&g_cases_done, 1); }
 
 void signals_run_committed(void) { atomic_store(&g_committed, 1); }
@@ -36,6 +46,7 @@ static void on_crash(int sig)
 {
     static const char msg[] = "\nmuxbench: crashed; the finished cases are in the .partial.csv "
                               "file beside the output\n";
+    kill_children();
     if (g_csv && !atomic_load(&g_committed) && rename(g_csv->tmp_path, g_csv->partial_path) == 0) {
         ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)ignored;
@@ -66,10 +77,7 @@ static void *signal_thread(void *arg)
                 strsignal(sig), g_csv->path);
         _exit(MUX_EXIT_INTERRUPTED);
     }
-    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
-    for (int w = 0; w < g_nworkloads; w++)
-        if (g_workloads[w]->interrupted)
-            g_workloads[w]->interrupted();
+    kill_children(); /* first: nothing of the run may outlive it */
     /* The CSV lock is taken for good: no case's rows can be half written after this. */
     int rc = csv_abort_partial(g_csv);
     shim_write_json(g_json_partial, 0);

@@ -6,8 +6,9 @@
  *                            taken by one thread: it calls each workload's interrupted() hook
  *                            (kill and reap its children), renames the finished cases' rows to
  *                            <out>.partial.csv, writes the partial JSON, exits 130.
- *   SIGSEGV, SIGBUS, SIGILL, the crashing thread renames the temporary CSV to the partial name
- *   SIGFPE, SIGABRT          (async-signal-safe), then the signal takes its default course.
+ *   SIGSEGV, SIGBUS, SIGILL, the crashing thread calls each workload's interrupted() hook too
+ *   SIGFPE, SIGABRT          (async-signal-safe: kill and reap), renames the temporary CSV to
+ *                            the partial name, then the signal takes its default course.
  *   SIGPIPE                  ignored: a closed socket is an error return, not a death.
  */
 #ifndef MUX_SIGNALS_H

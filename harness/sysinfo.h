@@ -1,7 +1,7 @@
 /*
  * sysinfo.h - small readers of /proc and /sys that the harness, the workloads and the tests
- * share: a value from a file, the process's open fds and threads, its resident size, and the
- * memory the machine (or the cgroup) still has. Nothing here aborts: an unreadable file gives
+ * share: a value from a file, the process's open fds and threads, its resident and virtual
+ * size. Nothing here aborts: an unreadable file gives
  * the fallback or -1.
  */
 #ifndef MUX_SYSINFO_H
@@ -29,10 +29,6 @@ long sys_threads_total(void);
 long sys_rss_bytes(void);
 /* This process's virtual size in bytes (VmSize of /proc/self/status), -1 if unknown. */
 long long sys_vsz_bytes(void);
-/* Bytes that can still be allocated without swapping or the OOM killer: MemAvailable, or
- * less when this process's memory cgroup (v2 memory.max, v1 memory.limit_in_bytes) leaves less
- * room. -1 if unknown. */
-long long sys_mem_available(void);
 
 #ifdef __cplusplus
 }

@@ -44,10 +44,11 @@ struct workload {
      * release what it kept across cases (a pool of sockets, a helper process), so the next
      * workload starts with the fds and memory it would have alone. NULL: nothing kept. */
     void (*finish)(void);
-    /* On SIGINT/SIGTERM/SIGHUP, from the harness's signal thread, just before the process
-     * exits while a case may still be running in the main thread: kill and reap the child
-     * processes the workload started (kill, waitpid; nothing that takes a lock the main
-     * thread may hold). NULL: none. */
+    /* On SIGINT/SIGTERM/SIGHUP, from the harness's signal thread, and from the crash handler
+     * (any thread, in a signal handler), just before the process exits while a case may still
+     * be running in the main thread: kill and reap the child processes the workload started.
+     * Async-signal-safe: kill, waitpid, atomics; nothing that takes a lock or allocates
+     * (helper_kill_all() in workloads/support/helper_proc.h does it). NULL: none. */
     void (*interrupted)(void);
 };
 

@@ -763,22 +763,31 @@ def spawn_churn(ds):
 
 def echo(ds):
     """The echo comparison: requests/s, p99 latency and server RSS against connections."""
-    rps = ds.stats("echo", "req_per_s")
+    rps = schema.closed_loop(ds.stats("echo", "req_per_s"))
     if rps.empty:
         return _empty(ds, "Echo server: connection-per-thread against coroutines over each "
                       "poller", "no echo rows (the echo workload did not run)",
                       "connections", "requests/s")
-    p99 = ds.stats("echo", "p99_us")
-    rss = ds.stats("echo", "rss_bytes")
+    p99 = schema.closed_loop(ds.stats("echo", "p99_us"))
+    rss = schema.closed_loop(ds.stats("echo", "rss_bytes"))
     fig, axes = _fig(ncols=3, size=(13.5, 5.6))
-    servers = sorted({(r["variant"], r["poller"]) for _, r in rps.iterrows()},
-                     key=lambda t: (t[0] != "thread", schema.is_peer(t[1]), t[1]))
-    for variant, poller in servers:
+    def reg_of(frame):
+        return frame["reg"].fillna("").astype(str) if "reg" in frame.columns else ""
+    servers = sorted({(r["variant"], r["poller"], str(r.get("reg", "") or ""))
+                      for _, r in rps.iterrows()},
+                     key=lambda t: (t[0] != "thread", schema.is_peer(t[1]), t[1], t[2]))
+    several_regs = len({t[2] for t in servers if t[0] != "thread"}) > 1
+    for variant, poller, reg in servers:
         label = variant if not poller else "%s / %s" % (variant, poller)
+        if several_regs and reg:
+            label += " (%s)" % reg
         col = "#000000" if variant == "thread" else color_of(poller)
         ls = "-" if variant == "thread" else ("--" if schema.is_peer(poller) else "-")
+        if several_regs and reg == "per-wait":
+            ls = ":"
         for ax, st, scale in ((axes[0], rps, 1), (axes[1], p99, 1), (axes[2], rss, 1)):
-            s = st[(st["variant"] == variant) & (st["poller"] == poller)].sort_values("units")
+            s = st[(st["variant"] == variant) & (st["poller"] == poller) &
+                   (reg_of(st) == reg)].sort_values("units")
             if s.empty:
                 continue
             ax.plot(s["units"], s["median"] * scale, marker="o", ms=3.5, color=col, ls=ls,

@@ -10,9 +10,9 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns",
-    "yield_every_ns", "metric", "stat", "value", "unit", "repetitions", "iterations", "status",
-    "note",
+    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "delay_ns", "ops",
+    "mean_ns", "busy_ns", "yield_every_ns", "metric", "stat", "value", "unit", "repetitions",
+    "iterations", "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -23,14 +23,15 @@ CORE_COLUMNS = (
     "repetitions", "status", "note",
 )
 
-NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "delay_ns",
-                   "ops", "mean_ns", "busy_ns", "yield_every_ns", "value", "repetitions",
-                   "iterations")
+NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
+                   "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "value",
+                   "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns")
+                "touch_bytes", "reg", "loop", "rate", "delay_ns", "ops", "mean_ns", "busy_ns",
+                "yield_every_ns")
 
 # p50/p95/p99: percentiles of per-operation samples within a repetition (median over them).
 PERCENTILE_STATS = ("p50", "p95", "p99")
@@ -90,6 +91,15 @@ METRICS = {
 }
 
 WORKLOADS = tuple(METRICS) + ("env",)
+
+
+def closed_loop(st):
+    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
+    the comparison the claims and the echo plot make. Open-loop rows answer another question
+    (latency at a set rate) and are shown on their own."""
+    if "loop" not in st.columns:
+        return st
+    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 

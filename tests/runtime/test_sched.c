@@ -49,11 +49,13 @@ static struct poller *make_poller(void)
 }
 
 /* The policies this backend can run (auto first). */
-static int policies(enum cosched_reg out[4])
+static int policies(enum cosched_reg out[5])
 {
     int n = 0;
     out[n++] = COSCHED_REG_AUTO;
     out[n++] = COSCHED_REG_PER_WAIT;
+    if (cosched_reg_resolve(ops, COSCHED_REG_KEEP) == COSCHED_REG_KEEP)
+        out[n++] = COSCHED_REG_KEEP;
     if ((ops->features & MUX_F_EDGE) && !(ops->forced_mode & MUX_ONESHOT))
         out[n++] = COSCHED_REG_EDGE;
     if (ops->features & MUX_F_ONESHOT)
@@ -143,7 +145,7 @@ static void close_pair(struct cosched *s, int sv[2])
 }
 
 #define FOR_EACH_POLICY(reg)                                                                   \
-    enum cosched_reg regs_[4];                                                                 \
+    enum cosched_reg regs_[5];                                                                 \
     int nregs_ = policies(regs_);                                                              \
     for (int ri_ = 0; ri_ < nregs_ && ((reg) = regs_[ri_], 1); ri_++)
 
@@ -301,6 +303,11 @@ static void t_ping_pong(void)
                 CHECK(st.parks_fd > 0);
                 switch (cosched_reg_used(e.s)) {
                 case COSCHED_REG_EDGE: /* one add per fd, kept until the forget at close */
+                    CHECK(st.reg_add <= 2 * PAIRS);
+                    CHECK_EQ(st.reg_mod, 0);
+                    CHECK_EQ(st.reg_del, st.reg_add);
+                    break;
+                case COSCHED_REG_KEEP: /* one add per fd, kept while the loop runs */
                     CHECK(st.reg_add <= 2 * PAIRS);
                     CHECK_EQ(st.reg_mod, 0);
                     CHECK_EQ(st.reg_del, st.reg_add);

@@ -22,13 +22,19 @@
  *              with no waiter is remembered          at forget)
  *   oneshot    add once with MUX_ONESHOT; each park  1 (mod)          oneshot-forced (epoll-
  *              re-arms with mod; a report disarms it                  oneshot, io_uring-oneshot)
+ *   keep       level add at the first park, kept     0 while the      never (asked for: the
+ *              while its coroutine runs; a report    coroutine parks  echo server on level
+ *              that no waiter claims drops it (del,  again before     backends)
+ *              or mod to what is still waited for)   the next wait
  *
  *  For select and poll a registration call is a table update in user space; for epoll it is an
  *  epoll_ctl system call (so per-wait costs epoll two syscalls per park that an edge loop does
- *  not pay: the echo workload's rows say which policy they ran). Why not keep registrations on a
- *  level backend: a level registration with nobody waiting is reported on every wait while the
- *  fd stays ready (a busy loop), and the API has no "registered, no interest" state to park it
- *  in; deleting it is the honest level-triggered cost.
+ *  not pay: the echo workload's rows say which policy they ran). Why keep is not AUTO's choice:
+ *  a level registration with nobody waiting is reported on every wait while the fd stays ready,
+ *  and the API has no "registered, no interest" state to park it in. keep pays for that only
+ *  when it happens (one spurious report, then a del); it is the right trade where coroutines
+ *  park again at once (servers), the wrong one where they often leave ready fds unread for a
+ *  while, and it needs cosched_forget_fd() before every close (as edge does).
  *
  * Quirks handled:
  *  a) Edge: an edge that arrives while nobody waits (or for the other direction) is remembered
@@ -116,6 +122,8 @@ const char *cosched_reg_name(enum cosched_reg reg)
         return "edge";
     case COSCHED_REG_ONESHOT:
         return "oneshot";
+    case COSCHED_REG_KEEP:
+        return "keep";
     }
     return NULL;
 }
@@ -285,6 +293,14 @@ static int fd_sync(struct cosched *s, int fd, struct fdrec *r)
         if (!r->armed || r->reg != want)
             return reg_mod(s, fd, r, want);
         return 0;
+    case COSCHED_REG_KEEP:
+        if (!want)
+            return 0; /* kept for the next park; a report nobody claims drops it (on_event) */
+        if (!r->reg)
+            return reg_add(s, fd, r, want);
+        if (r->reg != want)
+            return reg_mod(s, fd, r, want);
+        return 0;
     default: /* per-wait */
         if (!want)
             return r->reg ? reg_del(s, fd, r) : 0;
@@ -340,7 +356,7 @@ static void on_event(struct cosched *s, int fd, uint32_t ready)
     const uint32_t always = ready & (MUX_HUP | MUX_ERR);
     uint32_t unclaimed = ready & MUX_INTEREST;
     struct task *rd = r->rd, *wr = r->wr;
-    int rd_woken = 0;
+    int rd_woken = 0, wr_woken = 0;
     if (rd && (ready & (MUX_IN | always))) {
         unclaimed &= ~rd->want;
         s->st.wakes_fd++;
@@ -352,9 +368,23 @@ static void on_event(struct cosched *s, int fd, uint32_t ready)
         unclaimed &= ~wr->want;
         s->st.wakes_fd++;
         wake(s, wr, (int)(ready & (wr->want | MUX_HUP | MUX_ERR)));
+        wr_woken = 1;
     }
     if (s->reg == COSCHED_REG_EDGE)
         r->cached |= unclaimed | always;
+    if (s->reg == COSCHED_REG_KEEP && (unclaimed || !(rd_woken || wr_woken))) {
+        /* Level readiness nobody waits for would be reported on every wait: shrink the
+         * registration to the waiters left (none: delete it). */
+        uint32_t want = waiting_for(r);
+        int rc = want ? (r->reg != want ? reg_mod(s, fd, r, want) : 0) : reg_del(s, fd, r);
+        if (rc < 0) {
+            if (r->rd)
+                wake(s, r->rd, rc);
+            if (r->wr)
+                wake(s, r->wr, rc);
+        }
+        return;
+    }
     resync_or_fail(s, fd);
 }
 
@@ -375,6 +405,37 @@ static void expire_timers(struct cosched *s, int64_t now)
 
 /* ---- lifecycle ---- */
 
+int cosched_reg_resolve(const struct poller_ops *ops, enum cosched_reg asked)
+{
+    const uint32_t forced = ops->forced_mode;
+    switch (asked) {
+    case COSCHED_REG_AUTO:
+        if (forced & MUX_ONESHOT)
+            return COSCHED_REG_ONESHOT;
+        if (forced & MUX_EDGE)
+            return COSCHED_REG_EDGE;
+        if (ops->features & MUX_F_LEVEL)
+            return COSCHED_REG_PER_WAIT;
+        if (ops->features & MUX_F_EDGE)
+            return COSCHED_REG_EDGE;
+        if (ops->features & MUX_F_ONESHOT)
+            return COSCHED_REG_ONESHOT;
+        return COSCHED_REG_PER_WAIT;
+    case COSCHED_REG_PER_WAIT:
+        return COSCHED_REG_PER_WAIT;
+    case COSCHED_REG_EDGE:
+        return (ops->features & MUX_F_EDGE) && !(forced & MUX_ONESHOT) ? COSCHED_REG_EDGE
+                                                                       : -EOPNOTSUPP;
+    case COSCHED_REG_ONESHOT:
+        return ops->features & MUX_F_ONESHOT ? COSCHED_REG_ONESHOT : -EOPNOTSUPP;
+    case COSCHED_REG_KEEP:
+        return (ops->features & MUX_F_LEVEL) && !(forced & (MUX_EDGE | MUX_ONESHOT))
+                   ? COSCHED_REG_KEEP
+                   : -EOPNOTSUPP;
+    }
+    return -EINVAL;
+}
+
 int cosched_create(struct cosched **out, const struct cosched_cfg *cfg)
 {
     if (!out)
@@ -382,37 +443,13 @@ int cosched_create(struct cosched **out, const struct cosched_cfg *cfg)
     *out = NULL;
     if (!cfg || !cfg->poller || cfg->max_events < 0)
         return -EINVAL;
-    const struct poller_ops *ops = cfg->poller->ops;
     uint32_t forced = cfg->poller->forced_mode;
-    enum cosched_reg reg = cfg->reg;
-    switch (reg) {
-    case COSCHED_REG_AUTO:
-        if (forced & MUX_ONESHOT)
-            reg = COSCHED_REG_ONESHOT;
-        else if (forced & MUX_EDGE)
-            reg = COSCHED_REG_EDGE;
-        else if (ops->features & MUX_F_LEVEL)
-            reg = COSCHED_REG_PER_WAIT;
-        else if (ops->features & MUX_F_EDGE)
-            reg = COSCHED_REG_EDGE;
-        else if (ops->features & MUX_F_ONESHOT)
-            reg = COSCHED_REG_ONESHOT;
-        else
-            reg = COSCHED_REG_PER_WAIT;
-        break;
-    case COSCHED_REG_PER_WAIT:
-        break;
-    case COSCHED_REG_EDGE:
-        if (!(ops->features & MUX_F_EDGE) || (forced & MUX_ONESHOT))
-            return -EOPNOTSUPP;
-        break;
-    case COSCHED_REG_ONESHOT:
-        if (!(ops->features & MUX_F_ONESHOT))
-            return -EOPNOTSUPP;
-        break;
-    default:
+    if ((unsigned)cfg->reg > COSCHED_REG_KEEP)
         return -EINVAL;
-    }
+    int resolved = cosched_reg_resolve(cfg->poller->ops, cfg->reg);
+    if (resolved < 0)
+        return resolved;
+    enum cosched_reg reg = (enum cosched_reg)resolved;
 
     struct cosched *s = calloc(1, sizeof *s);
     if (!s)

@@ -9,7 +9,7 @@
  * have finished. A coroutine that calls cosched_wait_fd() parks until the poller reports the fd
  * (or its timeout passes); cosched_yield() goes to the back of the run queue; cosched_sleep()
  * parks on the timer heap. Any `struct poller` works: level (select, poll, epoll), edge
- * (epoll-et) and oneshot (epoll-oneshot, io_uring-oneshot), through one of three registration
+ * (epoll-et) and oneshot (epoll-oneshot, io_uring-oneshot), through one of four registration
  * policies (the choice and its cost are in sched.c's header):
  *
  *   per-wait  add on park, del on wake: 2 registration calls per park, nothing registered while
@@ -18,12 +18,18 @@
  *             is remembered. 0 calls per park. AUTO's choice for edge-forced backends.
  *   oneshot   register once (oneshot), re-arm with mod on each park: 1 call per park. AUTO's
  *             choice for oneshot-forced backends.
+ *   keep      level-triggered, registered at the first park and kept while the coroutine runs:
+ *             0 calls per park while it parks again before the next poller wait (a server that
+ *             answers and waits for the next request). A report nobody waits for drops it (one
+ *             del, or a mod to what is still waited for), so a ready fd with no waiter cannot
+ *             spin the loop. Level backends only (what a level event loop such as libevent's
+ *             persistent events does); asked for explicitly, AUTO never picks it.
  *
  * The I/O contract: cosched_wait_fd() returning readiness bits means "try the operation now";
  * it can be spurious (the operation gets EAGAIN: wait again). Under `edge`, wait only after an
  * operation returned EAGAIN (the usual edge-triggered rule), or a wake-up can be missed.
- * Call cosched_forget_fd(fd) before close(fd) (it drops a kept registration; the poller
- * contract asks for del before close).
+ * Call cosched_forget_fd(fd) before close(fd) (it drops a kept registration, under `edge` and
+ * `keep`; the poller contract asks for del before close).
  */
 #ifndef MUX_COSCHED_H
 #define MUX_COSCHED_H
@@ -39,6 +45,7 @@ enum cosched_reg {
     COSCHED_REG_PER_WAIT = 1, /* "per-wait" */
     COSCHED_REG_EDGE = 2,     /* "edge" */
     COSCHED_REG_ONESHOT = 3,  /* "oneshot" */
+    COSCHED_REG_KEEP = 4,     /* "keep" */
 };
 
 struct cosched_cfg {
@@ -67,7 +74,11 @@ int cosched_create(struct cosched **s, const struct cosched_cfg *cfg);
 /* Destroys every coroutine not finished (without unwinding it) and drops every registration it
  * made. Must not be called from inside one of its coroutines. */
 void cosched_destroy(struct cosched *s);
-/* The policy in force (AUTO resolved) and its name: "per-wait", "edge", "oneshot". */
+/* The policy cosched_create() would use for `asked` on a poller of `ops` (AUTO resolved), or
+ * -EOPNOTSUPP when the backend cannot do it (edge on a level-only or oneshot-forced backend,
+ * oneshot on one without oneshot, keep on one that is not level-triggered). */
+int cosched_reg_resolve(const struct poller_ops *ops, enum cosched_reg asked);
+/* The policy in force (AUTO resolved) and its name: "per-wait", "edge", "oneshot", "keep". */
 enum cosched_reg cosched_reg_used(const struct cosched *s);
 const char *cosched_reg_name(enum cosched_reg reg);
 

@@ -15,14 +15,16 @@
  * The reply is {err, value}: 0 or an errno, and the count the request is about. The parent
  * blocks on the reply with SO_RCVTIMEO of 10 s: a helper that is dead (EOF, EPIPE) or stuck
  * (timeout) is killed and reaped at once and the pool marked broken; the next pool_ensure()
- * rebuilds it. The child runs no library code that takes a lock: it was forked from a
- * multi-threaded process, so it uses system calls only, and mmap for its tables.
+ * rebuilds it. The helper is started, stopped and killed on interruption by helper_proc.h. It
+ * runs no library code that takes a lock: it was forked from a multi-threaded process, so it
+ * uses system calls only, and mmap for its tables.
  *
  * TCP pairs are loopback connections to the helper's listener on 127.0.0.1, with TCP_NODELAY
  * (a 1-byte write leaves at once) and SO_LINGER 0 (closing them leaves no TIME_WAIT).
  */
 #define _GNU_SOURCE
 #include "workloads/support/fanin_pool.h"
+#include "workloads/support/helper_proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,11 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define PASS_BATCH 128     /* pairs per H_MAKE (SCM_RIGHTS passes up to 253 fds) */
@@ -66,25 +65,10 @@ static struct {
     int ctl;               /* our end of the control channel, -1 without a helper */
     int broken;            /* the helper died: the pairs are half-closed */
     int spin;              /* poll for replies before blocking (pool_pin_helper) */
-    /* The helper's pid (0: none) and whether the process is going away. Taken by the thread
-     * that forks or reaps the helper and by the signal thread (pool_kill_helper), so a run
-     * interrupted while a helper is being started or reaped leaves no child behind. */
-    pthread_mutex_t lock;
-    pid_t helper;
-    int exiting;
-} g = {.pub = {.transport = -1}, .ctl = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+    struct helper helper;  /* its ctl is our end of the control channel (g.ctl) */
+} g = {.pub = {.transport = -1}, .ctl = -1, .helper = HELPER_NONE};
 
 /* ---- the helper process ------------------------------------------------------------------- */
-
-static void close_from(int lowfd, long limit)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
-        return;
-#endif
-    for (long fd = lowfd; fd < limit; fd++)
-        close((int)fd);
-}
 
 static void tune_tcp(int fd)
 {
@@ -142,27 +126,16 @@ static int make_pair(int transport, int *listener, int *ours, int *theirs)
     return 0;
 }
 
-__attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long cap)
+/* The helper: helper_proc.h has made ctl its only fd and blocked every signal. */
+static int helper_main(int ctl, void *arg)
 {
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL); /* only SIGKILL (and the parent's death) ends it */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) /* the parent died before PDEATHSIG was armed */
-        _exit(0);
-    prctl(PR_SET_NAME, "muxbench-fanin");
-    if (ctl != 3) {
-        if (dup2(ctl, 3) != 3)
-            _exit(1);
-        ctl = 3;
-    }
-    close_from(4, cap + 8);
+    const long cap = *(const long *)arg;
     int *peers = mmap(NULL, (size_t)cap * sizeof(int), PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint32_t *active = mmap(NULL, (size_t)cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (peers == MAP_FAILED || active == MAP_FAILED)
-        _exit(1);
+        return 1;
     long npeers = 0, nactive = 0;
     int listener = -1;
     static uint32_t buf[4 + ACTIVE_CHUNK];
@@ -177,7 +150,7 @@ __attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long ca
         if (n < 0 && errno == EINTR)
             continue;
         if (n < (ssize_t)sizeof(struct hmsg))
-            _exit(0); /* the parent closed the channel (or died) */
+            return 0; /* the parent closed the channel (or died) */
         const struct hmsg *m = (const struct hmsg *)buf;
         struct hreply r = {0, 0};
         switch (m->op) {
@@ -209,7 +182,7 @@ __attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long ca
                 for (int i = 0; i < k; i++)
                     close(ours[i]);
                 if (sent != sizeof r)
-                    _exit(0);
+                    return 0;
                 continue;
             }
             break;
@@ -255,55 +228,28 @@ __attribute__((noreturn)) static void helper_main(int ctl, pid_t parent, long ca
             r.err = EINVAL;
         }
         if (send(ctl, &r, sizeof r, MSG_NOSIGNAL) != sizeof r)
-            _exit(0);
+            return 0;
     }
 }
 
 /* ---- the parent's side --------------------------------------------------------------------- */
 
-/* Kills and reaps the helper, if any; with `exiting`, no helper can be started afterwards. */
-static void stop_helper(int exiting)
-{
-    pthread_mutex_lock(&g.lock);
-    g.exiting |= exiting;
-    pid_t pid = g.helper;
-    g.helper = 0;
-    if (pid > 0) {
-        kill(pid, SIGKILL); /* it holds nothing that needs a clean exit */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_mutex_unlock(&g.lock);
-}
-
+/* Kills and reaps the helper, if any (it holds nothing that needs a clean exit). */
 static void reap_helper(void)
 {
-    stop_helper(0);
-    if (g.ctl >= 0)
-        close(g.ctl);
+    helper_stop(&g.helper, 0);
     g.ctl = -1;
 }
 
-void pool_kill_helper(void) { stop_helper(1); }
+void pool_kill_helper(void) { helper_kill_all(); }
 
-pid_t pool_helper_pid(void)
-{
-    pthread_mutex_lock(&g.lock);
-    pid_t pid = g.helper;
-    pthread_mutex_unlock(&g.lock);
-    return pid;
-}
+pid_t pool_helper_pid(void) { return g.helper.pid; }
 
 int pool_check_helper(char *msg, size_t len)
 {
     int status = 0;
-    pthread_mutex_lock(&g.lock);
-    pid_t pid = g.helper;
-    int dead = pid > 0 && waitpid(pid, &status, WNOHANG) == pid;
-    if (dead)
-        g.helper = 0;
-    pthread_mutex_unlock(&g.lock);
-    if (!dead)
+    pid_t pid = g.helper.pid;
+    if (!helper_exited(&g.helper, &status))
         return 0;
     if (WIFSIGNALED(status))
         snprintf(msg, len, "the fanin helper process (pid %d) died, killed by signal %d (%s); "
@@ -327,35 +273,13 @@ static int helper_failed(int err, const char *what, char *msg, size_t len)
     return -EPIPE;
 }
 
-static int helper_start(char *msg, size_t len)
+static int helper_start_pool(char *msg, size_t len)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        int err = errno;
-        snprintf(msg, len, "socketpair for the helper's control channel: %s", strerror(err));
-        return -err;
-    }
     long cap = pool_nofile_limit(NULL);
-    pid_t parent = getpid();
-    pthread_mutex_lock(&g.lock);
-    pid_t pid = g.exiting ? -1 : fork();
-    int err = g.exiting ? EINTR : errno;
-    if (pid > 0)
-        g.helper = pid;
-    pthread_mutex_unlock(&g.lock);
-    if (pid < 0) {
-        close(sv[0]);
-        close(sv[1]);
-        snprintf(msg, len, "fork of the fanin helper: %s",
-                 g.exiting ? "the run is being interrupted" : strerror(err));
-        return -err;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        helper_main(sv[1], parent, cap);
-    }
-    close(sv[1]);
-    g.ctl = sv[0];
+    int rc = helper_start(&g.helper, "muxbench-fanin", helper_main, &cap, msg, len);
+    if (rc < 0)
+        return rc;
+    g.ctl = g.helper.ctl;
     struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
     setsockopt(g.ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return 0;
@@ -376,11 +300,9 @@ static int call(const void *req, size_t req_len, struct hreply *r, int *got, int
         return -EPIPE;
     }
     ssize_t n;
-    do
-        n = send(g.ctl, req, req_len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return helper_failed(errno, what, msg, len);
+    int sent = helper_send(g.ctl, req, req_len);
+    if (sent < 0)
+        return helper_failed(-sent, what, msg, len);
     struct iovec iov = {.iov_base = r, .iov_len = sizeof *r};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
                         .msg_controllen = sizeof cbuf.buf};
@@ -535,7 +457,7 @@ int pool_ensure(int transport, int n, char *msg, size_t len)
         g.cap = n;
     }
     int rc;
-    if (g.ctl < 0 && (rc = helper_start(msg, len)) < 0)
+    if (g.ctl < 0 && (rc = helper_start_pool(msg, len)) < 0)
         return rc;
     while (g.pub.count < n) {
         int want = n - g.pub.count < PASS_BATCH ? n - g.pub.count : PASS_BATCH;

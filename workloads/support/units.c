@@ -54,7 +54,7 @@ size_t units_default_thread_stack(void)
         pthread_attr_getstacksize(&attr, &size);
         pthread_attr_destroy(&attr);
     }
-    return size;
+    return size ? size : (size_t)8 << 20; /* glibc's own default when it cannot say */
 }
 
 /* Splits "a,b,c" into numbers. */
@@ -558,8 +558,7 @@ void units_guard_init(struct units_guard *g, const struct unit_config *cfg)
         g->task_room = g->tasks.room;
 }
 
-/* 0 when `need` more bytes leave the reserve alone, else -1 with why[] set. */
-static int memory_short(long long need, char *why, size_t len)
+int units_memory_short(long long need, char *why, size_t len)
 {
     struct units_memory m;
     if (units_memory_room(&m) < 0 || m.available - m.reserve >= need)
@@ -587,12 +586,12 @@ int units_guard_check(struct units_guard *g, long i, char *why, size_t len)
                  "threads (%s)", name, t->room, numbers);
         return -1;
     }
-    return i % g->every ? 0 : memory_short(g->every * g->per_unit, why, len);
+    return i % g->every ? 0 : units_memory_short(g->every * g->per_unit, why, len);
 }
 
 int units_guard_fits(const struct units_guard *g, long n, char *why, size_t len)
 {
-    return memory_short(n * g->per_unit, why, len);
+    return units_memory_short(n * g->per_unit, why, len);
 }
 
 /* ---- parked threads ---------------------------------------------------------------------- */

@@ -62,7 +62,8 @@ int units_configs(const struct run_opts *o, const struct workload *w,
 int units_values(const struct run_opts *o, const struct workload *w,
                  const struct unit_defaults *d, const struct unit_config *cfg, long long *out,
                  int max, char *msg, size_t len);
-/* The stack size pthread_create uses with default attributes (RLIMIT_STACK, usually 8 MiB). */
+/* The stack size pthread_create uses with default attributes (RLIMIT_STACK, usually 8 MiB);
+ * 8 MiB when the C library cannot say. */
 size_t units_default_thread_stack(void);
 /* The variant names both workloads take: "thread", "thread-small", "coroutine". */
 extern const char *const unit_variant_names[];
@@ -124,6 +125,9 @@ struct units_memory {
     const char *source;  /* "MemAvailable" or "cgroup memory limit" */
 };
 int units_memory_room(struct units_memory *m);
+/* 0 when `need` more bytes leave the reserve alone (or /proc/meminfo cannot be read: nothing to
+ * go by), else -1 with the limit and its numbers in why. */
+int units_memory_short(long long need, char *why, size_t len);
 
 struct units_tasks {
     long threads_max, pid_max, tasks; /* tasks: every thread on the machine (/proc/loadavg) */

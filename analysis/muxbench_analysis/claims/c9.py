@@ -72,7 +72,7 @@ def peer_overheads(ds, metric="event_ns"):
 
 
 def _echo_peers(ds):
-    st = ds.stats("echo", "req_per_s")
+    st = schema.closed_loop(ds.stats("echo", "req_per_s"))
     if st.empty:
         return ""
     bits = []
