@@ -77,9 +77,12 @@ static void *signal_thread(void *arg)
                 strsignal(sig), g_csv->path);
         _exit(MUX_EXIT_INTERRUPTED);
     }
-    kill_children(); /* first: nothing of the run may outlive it */
-    /* The CSV lock is taken for good: no case's rows can be half written after this. */
+    /* The CSV lock first, taken for good: no case's rows can be half written after this, and
+     * the main thread cannot finish the run either. Killing a case's helper ends that case at
+     * once (its sockets close); were the lock still free, the main thread could write that
+     * case's error row and commit a run that was interrupted, exiting 1 instead of 130. */
     int rc = csv_abort_partial(g_csv);
+    kill_children(); /* before the exit: nothing of the run may outlive it */
     shim_write_json(g_json_partial, 0);
     int done = atomic_load(&g_cases_done);
     fprintf(stderr,

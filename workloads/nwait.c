@@ -37,16 +37,16 @@
  * that does work per request.
  *
  * Quirks handled:
- *  a) The helper is a fork of a multi-threaded process: between fork and exit it makes system
- *     calls only, on memory allocated before the fork. It closes every inherited fd but its
- *     two listeners, and PR_SET_PDEATHSIG (SIGKILL) ends it if muxbench dies; teardown and the
- *     workload's interrupted() hook kill and reap it.
+ *  a) The server is a helper process (workloads/support/helper_proc.h): every inherited fd but
+ *     its control channel closed, signals blocked, PR_SET_PDEATHSIG; it creates its listeners
+ *     and sends their addresses back over the channel, and leaves when the channel closes
+ *     (teardown: helper_stop, killed after 1 s). The interrupted() hook and the crash handler
+ *     kill and reap it (helper_kill_all). Being a fork of a multi-threaded process, it makes
+ *     system calls only, on memory allocated before the fork.
  *  b) TCP_NODELAY on both ends: a request is 16 bytes, an answer 24.
  *  c) Client reads have a timeout of D + 10 s (SO_RCVTIMEO, or the park's timeout): a server
  *     that died makes an error row, never a hang.
- *
- * (The helper-process start, kill and reap are the minimum; they belong in workloads/support/
- * with fanin's and echo's once that machinery is shared.)
+
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -55,7 +55,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,22 +63,23 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness/exit_codes.h"
 #include "harness/planner.h"
 #include "harness/workload.h"
 #include "workloads/runtime/sched.h"
+#include "workloads/support/helper_proc.h"
 #include "workloads/support/loop.h"
 
 #define NWAIT_MAGIC 0x6e776169u /* "nwai" */
 #define NWAIT_UNITS_MAX 10000
 #define NWAIT_STACK (64 * 1024)
 #define NWAIT_GRACE_NS 10000000000LL /* a read's timeout beyond D */
+#define NWAIT_HELLO_MS 10000           /* the server says where it listens within this */
+#define NWAIT_STOP_MS 1000             /* it leaves when its channel closes; else killed */
 
 enum nwait_variant { V_SEQUENTIAL, V_THREADS, V_COROUTINES };
 static const char *const variant_names[] = {"sequential", "threads", "coroutines", NULL};
@@ -113,8 +113,7 @@ struct nwait {
     int tcp;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char unix_path[108];
-    int listen_tcp, listen_unix; /* ours until the fork, then closed */
+    struct helper server;        /* the delay server */
     long nconns;
     int *conns;
     struct slot *slots;
@@ -129,9 +128,6 @@ struct nwait {
     char group[96];
 };
 
-/* The server of the case being run (for the interrupted() hook). */
-static atomic_int g_server = 0;
-
 /* ---- the delay server (helper process) ---------------------------------------------------- */
 
 struct pending {
@@ -141,46 +137,77 @@ struct pending {
     int64_t read_at, due;
 };
 
-static void close_all_but(int a, int b)
+/* What the helper gets (memory allocated before the fork) and what it answers first. */
+struct server_args {
+    struct pending *q;
+    long cap; /* room in q: one request in flight per connection */
+    int backlog;
+};
+
+struct server_hello {
+    int32_t err;        /* 0, or the errno that stopped the server from listening */
+    uint16_t port;      /* its tcp listener on 127.0.0.1 (network order) */
+    char unix_name[64]; /* its unix listener, in the abstract namespace (after a NUL byte) */
+};
+
+static int server_listen(int backlog, struct server_hello *h, int *lt, int *lu)
 {
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, (unsigned)lo - 1, 0u) == 0 &&
-        (hi == lo + 1 || syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u) == 0) &&
-        syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u) == 0)
-        return;
-#endif
-    for (int fd = 3; fd < 65536; fd++)
-        if (fd != a && fd != b)
-            close(fd);
+    *lt = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    *lu = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*lt < 0 || *lu < 0)
+        return errno;
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t inlen = sizeof in;
+    if (bind(*lt, (struct sockaddr *)&in, sizeof in) < 0 || listen(*lt, backlog) < 0 ||
+        getsockname(*lt, (struct sockaddr *)&in, &inlen) < 0)
+        return errno;
+    h->port = in.sin_port;
+    /* The abstract namespace: nothing on disk to clean up. Named after this process (the
+     * helper's own pid), so two runs never collide. No snprintf: a forked child of a threaded
+     * process calls nothing that may take a lock. */
+    static const char prefix[] = "muxbench-nwait-";
+    size_t len = sizeof prefix - 1;
+    memcpy(h->unix_name, prefix, len);
+    char digits[16];
+    int nd = 0;
+    for (unsigned v = (unsigned)getpid(); v || !nd; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    while (nd)
+        h->unix_name[len++] = digits[--nd];
+    h->unix_name[len] = '\0';
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    memcpy(un.sun_path + 1, h->unix_name, len);
+    socklen_t unlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+    if (bind(*lu, (struct sockaddr *)&un, unlen) < 0 || listen(*lu, backlog) < 0)
+        return errno;
+    return 0;
 }
 
-/* The server's loop. Requests wait in `q` (a ring of `cap`, in arrival order: every request's
- * due time is its read time plus its delay, and one delay per case keeps them sorted; a
- * shorter delay behind a longer one is answered late, which the hold time would show). */
-static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, struct pending *q,
-                                                  long cap)
+/* The helper: listens, says where, then answers requests until its control channel closes.
+ * Requests wait in `q` (a ring, in arrival order: every request's due time is its read time
+ * plus its delay, and one delay per case keeps them sorted; a shorter delay behind a longer
+ * one would be answered late, which its hold time would show). */
+static int server_main(int ctl, void *arg)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
-    prctl(PR_SET_NAME, "muxbench-delay");
+    const struct server_args *a = arg;
+    struct pending *q = a->q;
+    const long cap = a->cap;
     prctl(PR_SET_TIMERSLACK, 1UL); /* the timer fires at the due time, not up to 50 us later */
-    sigset_t all;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, NULL);
-    close_all_but(lt, lu);
+    struct server_hello hello;
+    memset(&hello, 0, sizeof hello);
+    int lt = -1, lu = -1;
+    hello.err = server_listen(a->backlog, &hello, &lt, &lu);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (ep < 0 || tfd < 0)
-        _exit(1);
-    struct epoll_event ev = {.events = EPOLLIN};
-    ev.data.fd = lt;
-    epoll_ctl(ep, EPOLL_CTL_ADD, lt, &ev);
-    ev.data.fd = lu;
-    epoll_ctl(ep, EPOLL_CTL_ADD, lu, &ev);
-    ev.data.fd = tfd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+    if (!hello.err && (ep < 0 || tfd < 0))
+        hello.err = errno;
+    if (helper_send(ctl, &hello, sizeof hello) < 0 || hello.err)
+        return 1;
+    const int watched[] = {lt, lu, tfd, ctl};
+    for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = watched[i]};
+        epoll_ctl(ep, EPOLL_CTL_ADD, watched[i], &ev);
+    }
     long head = 0, len = 0;
     int64_t armed = 0;
     struct epoll_event evs[64];
@@ -190,7 +217,9 @@ static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, 
             continue;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == lt || fd == lu) {
+            if (fd == ctl) {
+                return 0; /* the case is over: helper_stop closed the channel */
+            } else if (fd == lt || fd == lu) {
                 int c;
                 while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
                     int one = 1;
@@ -223,9 +252,9 @@ static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, 
         int64_t now = bench_now_ns();
         while (len > 0 && q[head].due <= now) {
             struct pending *p = &q[head];
-            struct answer a = {NWAIT_MAGIC, p->id, p->delay_ns, 0};
-            a.held_ns = (uint64_t)(bench_now_ns() - p->read_at);
-            if (send(p->fd, &a, sizeof a, MSG_NOSIGNAL) < 0) { /* the client is gone */
+            struct answer ans = {NWAIT_MAGIC, p->id, p->delay_ns, 0};
+            ans.held_ns = (uint64_t)(bench_now_ns() - p->read_at);
+            if (send(p->fd, &ans, sizeof ans, MSG_NOSIGNAL) < 0) { /* the client is gone */
             }
             head = (head + 1) % cap;
             len--;
@@ -241,83 +270,35 @@ static void __attribute__((noreturn)) server_main(int lt, int lu, pid_t parent, 
     }
 }
 
-static void server_stop(struct nwait *n)
-{
-    pid_t pid = (pid_t)atomic_exchange(&g_server, 0);
-    if (pid <= 0)
-        return;
-    kill(pid, SIGKILL); /* it holds nothing that needs an orderly exit */
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    (void)n;
-}
+/* The delay server is the only helper this workload starts. */
+static void nwait_interrupted(void) { helper_kill_all(); }
 
-static void nwait_interrupted(void)
+static int server_start(struct nwait *n, struct pending *q, char *msg, size_t len)
 {
-    pid_t pid = (pid_t)atomic_exchange(&g_server, 0);
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-}
-
-static int listen_both(struct nwait *n, char *msg, size_t len)
-{
-    n->listen_tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    n->listen_unix = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (n->listen_tcp < 0 || n->listen_unix < 0) {
-        snprintf(msg, len, "socket: %s", strerror(errno));
-        return errno == EMFILE || errno == ENFILE ? BENCH_LIMIT : BENCH_ERROR;
-    }
-    int backlog = n->units < 4096 ? (int)n->units + 16 : 4096;
-    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t inlen = sizeof in;
-    if (bind(n->listen_tcp, (struct sockaddr *)&in, sizeof in) < 0 ||
-        listen(n->listen_tcp, backlog) < 0 ||
-        getsockname(n->listen_tcp, (struct sockaddr *)&in, &inlen) < 0) {
-        snprintf(msg, len, "tcp listener on 127.0.0.1: %s", strerror(errno));
-        return BENCH_ERROR;
-    }
-    /* The abstract namespace: nothing on disk to clean up. */
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    int pathlen = snprintf(un.sun_path + 1, sizeof un.sun_path - 1, "muxbench-nwait-%d-%p",
-                           (int)getpid(), (void *)n);
-    socklen_t unlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)pathlen);
-    if (bind(n->listen_unix, (struct sockaddr *)&un, unlen) < 0 ||
-        listen(n->listen_unix, backlog) < 0) {
-        snprintf(msg, len, "unix listener: %s", strerror(errno));
+    struct server_args args = {q, n->units + 1, n->units < 4096 ? (int)n->units + 16 : 4096};
+    int rc = helper_start(&n->server, "muxbench-delay", server_main, &args, msg, len);
+    if (rc < 0)
+        return rc == -EAGAIN || rc == -ENOMEM || rc == -EMFILE ? BENCH_LIMIT : BENCH_ERROR;
+    struct server_hello hello;
+    rc = helper_recv(n->server.ctl, &hello, sizeof hello, NWAIT_HELLO_MS);
+    if (rc < 0 || hello.err) {
+        snprintf(msg, len, "the delay server did not start listening: %s",
+                 strerror(rc < 0 ? -rc : hello.err));
         return BENCH_ERROR;
     }
     memset(&n->addr, 0, sizeof n->addr);
     if (n->tcp) {
+        struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = hello.port,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         memcpy(&n->addr, &in, sizeof in);
         n->addr_len = sizeof in;
     } else {
-        memcpy(&n->addr, &un, unlen);
-        n->addr_len = unlen;
+        struct sockaddr_un un = {.sun_family = AF_UNIX};
+        size_t name = strnlen(hello.unix_name, sizeof hello.unix_name);
+        memcpy(un.sun_path + 1, hello.unix_name, name);
+        memcpy(&n->addr, &un, sizeof un);
+        n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name);
     }
-    return BENCH_OK;
-}
-
-static int server_start(struct nwait *n, struct pending *q, char *msg, size_t len)
-{
-    int rc = listen_both(n, msg, len);
-    if (rc != BENCH_OK)
-        return rc;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        server_main(n->listen_tcp, n->listen_unix, parent, q, n->units + 1);
-    int err = errno;
-    close(n->listen_tcp);
-    close(n->listen_unix);
-    n->listen_tcp = n->listen_unix = -1;
-    if (pid < 0) {
-        snprintf(msg, len, "fork (the delay server): %s", strerror(err));
-        return err == EAGAIN || err == ENOMEM ? BENCH_LIMIT : BENCH_ERROR;
-    }
-    atomic_store(&g_server, (int)pid);
     return BENCH_OK;
 }
 
@@ -425,12 +406,7 @@ static void nwait_cleanup(struct nwait *n)
     }
     n->nconns = 0;
     loop_close(&n->loop);
-    server_stop(n);
-    if (n->listen_tcp >= 0)
-        close(n->listen_tcp);
-    if (n->listen_unix >= 0)
-        close(n->listen_unix);
-    n->listen_tcp = n->listen_unix = -1;
+    helper_stop(&n->server, NWAIT_STOP_MS);
     loop_nofile_restore(&n->nofile, &n->nofile_raised);
     free(n->conns);
     free(n->slots);
@@ -470,7 +446,6 @@ static int fail(struct bench_case *c, int rc)
 static int nwait_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct nwait *n = c->ctx;
-    n->listen_tcp = n->listen_unix = -1;
     atomic_store(&n->answered, 0);
     long nconns = n->variant == V_SEQUENTIAL ? 1 : n->units;
     int rc = loop_nofile_room(nconns + 4, &n->nofile, &n->nofile_raised, msg, len);
@@ -738,7 +713,7 @@ static int nwait_plan(struct plan *plan, const struct run_opts *o, const struct 
     /* Sequential first: the derived speedups look it up. */
     for (int pass = 0; pass < 2; pass++)
         for (int v = 0; v < variants.count; v++) {
-            struct nwait proto = {.ops = poller, .listen_tcp = -1, .listen_unix = -1};
+            struct nwait proto = {.ops = poller, .server = HELPER_NONE};
             for (int k = 0; variant_names[k]; k++)
                 if (strcmp(variants.values[v], variant_names[k]) == 0)
                     proto.variant = (enum nwait_variant)k;
