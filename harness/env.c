@@ -40,6 +40,10 @@ static void add_num(struct env *e, const char *key, double value)
     it->value = value;
 }
 
+/* Items a workload's planner added (env_note), copied into every env_collect() after it. */
+static struct env_item notes[ENV_MAX_NOTES];
+static int nnotes;
+
 /* The value of the first /proc/cpuinfo line whose name starts with one of names (NULL-ended),
  * or fallback. */
 static void cpuinfo_value(const char *const *names, const char *fallback, char *buf, size_t len)
@@ -66,7 +70,7 @@ static void cpuinfo_value(const char *const *names, const char *fallback, char *
     fclose(f);
 }
 
-static void cpu_model(char *buf, size_t len)
+void env_cpu_model(char *buf, size_t len)
 {
     static const char *const names[] = {"model name", "Processor", "CPU part", NULL};
     cpuinfo_value(names, "unknown", buf, len);
@@ -82,7 +86,7 @@ void env_collect(struct env *e, int argc, char **argv)
         snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
     char model[128];
-    cpu_model(model, sizeof model);
+    env_cpu_model(model, sizeof model);
 
     time_t now = time(NULL);
     struct tm tm;
@@ -167,6 +171,8 @@ void env_collect(struct env *e, int argc, char **argv)
     for (int i = 0; i < argc && used < sizeof buf; i++)
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? " " : "", argv[i]);
     add_text(e, "command_line", buf);
+    for (int i = 0; i < nnotes; i++)
+        add_text(e, notes[i].key, notes[i].text);
 }
 
 const struct env_item *env_get(const struct env *e, const char *key)
@@ -175,6 +181,20 @@ const struct env_item *env_get(const struct env *e, const char *key)
         if (strcmp(e->items[i].key, key) == 0)
             return &e->items[i];
     return NULL;
+}
+
+void env_note(const char *key, const char *text)
+{
+    for (int i = 0; i < nnotes; i++)
+        if (strcmp(notes[i].key, key) == 0) {
+            snprintf(notes[i].text, sizeof notes[i].text, "%s", text);
+            return;
+        }
+    if (nnotes == ENV_MAX_NOTES)
+        return;
+    snprintf(notes[nnotes].key, sizeof notes[nnotes].key, "%s", key);
+    snprintf(notes[nnotes].text, sizeof notes[nnotes].text, "%s", text);
+    nnotes++;
 }
 
 void env_write_rows(const struct env *e, struct csv_out *o)

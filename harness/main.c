@@ -6,6 +6,7 @@
  *                [--set key=value[,value...]]... [--repetitions N] [--min-time S]
  *                [--list-cases] [-- Google Benchmark flags]
  *   muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]] [--out F]
+ *   muxbench agent --listen ADDR:PORT                a load generator for runs elsewhere
  *   muxbench help
  *
  * Exit status (harness/exit_codes.h, docs/design.md): 0 done; 1 an internal failure (a case failed its own
@@ -25,6 +26,7 @@
 #include "pollers/poller.h"
 #include "harness/run.h"
 #include "harness/planner.h"
+#include "workloads/support/agent.h"
 
 static void print_run_options(void);
 
@@ -37,6 +39,7 @@ static void print_usage(FILE *to)
             "                    [--list-cases] [-- Google Benchmark flags]\n"
             "       muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]]\n"
             "                    [--min-effect E] [--out F.md|F.csv]\n"
+            "       muxbench agent --listen ADDR:PORT   (a load generator; docs/agents.md)\n"
             "       muxbench help\n");
 }
 
@@ -479,6 +482,7 @@ static const struct command {
     {"list", cmd_list_args},
     {"run", cmd_run},
     {"compare", cmd_compare},
+    {"agent", agent_command},
     {"help", cmd_help},
     {"--help", cmd_help},
     {"-h", cmd_help},

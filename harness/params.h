@@ -39,6 +39,7 @@ enum param_type {
     PARAM_INT,    /* a decimal integer in [min, max] */
     PARAM_SIZE,   /* bytes: an integer with an optional k/m/g suffix (powers of 1024) */
     PARAM_CHOICE, /* one of a fixed set of names */
+    PARAM_TEXT,   /* free text the workload checks itself (agent addresses) */
     PARAM_DURATION, /* nanoseconds: an integer with an optional ns/us/ms/s suffix (none: ns) */
 };
 

@@ -10,6 +10,12 @@
  *     the last cpu location, and report a mismatch as an error instead of a mislabelled row.
  *  c) Without an L3 object in the topology (some VMs hide caches) same-l3 and cross-l3 are
  *     reported as missing rather than guessed from packages.
+ *  d) Only cpus the process may run on are chosen: the affinity mask the calling thread had
+ *     before its first binding (a user's `taskset` narrows every placement). Binding saves
+ *     that mask and placement_unbind_self() puts it back, so a run under taskset stays there.
+ *  e) same-pu takes the allowed cpu that has handled the fewest interrupts since boot
+ *     (/proc/interrupts): on a VM one vCPU often takes most device and timer interrupts, and
+ *     a ping-pong on it would time their handlers too.
  */
 #define _GNU_SOURCE
 #include "harness/placement.h"
@@ -27,6 +33,112 @@
 #if MUX_HAVE_HWLOC
 #include <hwloc.h>
 #endif
+
+/* The calling thread's mask before its first binding (quirk d). */
+static _Thread_local cpu_set_t tl_original;
+static _Thread_local int tl_bound;
+
+/* The cpus a placement may use: the mask before any binding of this thread. */
+static void allowed_cpus(cpu_set_t *set)
+{
+    if (tl_bound) {
+        *set = tl_original;
+        return;
+    }
+    CPU_ZERO(set);
+    if (pthread_getaffinity_np(pthread_self(), sizeof *set, set) != 0)
+        for (int i = 0; i < CPU_SETSIZE; i++)
+            CPU_SET(i, set);
+}
+
+static int cpu_allowed(int cpu)
+{
+    cpu_set_t set;
+    allowed_cpus(&set);
+    return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &set);
+}
+
+int placement_quietest_cpu(const char *text, const int *cpus, int ncpus)
+{
+    enum { MAXCOL = 1024 };
+    /* On the heap: thread-local arrays would grow every thread's static TLS, which small
+     * thread stacks must hold. */
+    int *col_cpu = malloc(MAXCOL * sizeof *col_cpu);
+    unsigned long long *col_sum = malloc(MAXCOL * sizeof *col_sum);
+    if (!col_cpu || !col_sum) {
+        free(col_cpu);
+        free(col_sum);
+        return ncpus > 0 ? cpus[0] : -1;
+    }
+    int ncol = 0;
+    const char *line = text;
+    /* The header names the columns: "CPU0 CPU1 ..." (offline cpus have none). */
+    while (line && *line && *line != '\n' && ncol < MAXCOL) {
+        const char *p = strstr(line, "CPU");
+        const char *eol = strchr(line, '\n');
+        if (!p || (eol && p > eol))
+            break;
+        col_cpu[ncol] = atoi(p + 3);
+        col_sum[ncol++] = 0;
+        line = p + 3;
+    }
+    line = text ? strchr(text, '\n') : NULL;
+    while (line && *++line) {
+        const char *colon = strchr(line, ':'), *eol = strchr(line, '\n');
+        if (!colon || (eol && colon > eol)) {
+            line = eol;
+            continue;
+        }
+        const char *p = colon + 1;
+        for (int c = 0; c < ncol; c++) {
+            char *end;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (end == p || (eol && end > eol))
+                break; /* "ERR: 0" and the like have one column */
+            col_sum[c] += v;
+            p = end;
+        }
+        line = eol;
+    }
+    int best = -1;
+    unsigned long long best_sum = 0;
+    for (int i = 0; i < ncpus; i++) {
+        unsigned long long sum = 0;
+        for (int c = 0; c < ncol; c++)
+            if (col_cpu[c] == cpus[i])
+                sum = col_sum[c];
+        if (best < 0 || sum < best_sum) {
+            best = cpus[i];
+            best_sum = sum;
+        }
+    }
+    free(col_cpu);
+    free(col_sum);
+    return best;
+}
+
+/* same-pu (quirk e): the allowed online cpu with the fewest interrupts; -1 when none. */
+static int quietest_allowed_cpu(const int *online, int n)
+{
+    enum { TEXT_MAX = 1 << 18 };
+    int *cpus = malloc((size_t)(n > 0 ? n : 1) * sizeof *cpus);
+    char *text = malloc(TEXT_MAX);
+    int k = 0, best = -1;
+    if (cpus && text) {
+        for (int i = 0; i < n; i++)
+            if (cpu_allowed(online[i]))
+                cpus[k++] = online[i];
+        FILE *f = fopen("/proc/interrupts", "r");
+        size_t len = f ? fread(text, 1, TEXT_MAX - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[len] = '\0';
+        best = placement_quietest_cpu(text, cpus, k);
+    }
+    free(cpus);
+    free(text);
+    return best;
+}
 
 static const char *const names[PL_COUNT] = {
     [PL_SAME_PU] = "same-pu",   [PL_SMT_SIBLING] = "smt-sibling", [PL_SAME_L3] = "same-l3",
@@ -121,10 +233,18 @@ int placement_resolve_sysfs(enum placement_id id, struct placement *out, char *w
     out->cpu[0] = out->cpu[1] = -1;
     if (id == PL_UNPINNED)
         return 0;
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        if (cpu_allowed(cpus[i].cpu))
+            cpus[kept++] = cpus[i];
+    n = kept;
     if (n == 0)
-        return set_why(why, len, "no cpu topology in sysfs");
+        return set_why(why, len, "no allowed cpu in the sysfs topology");
     if (id == PL_SAME_PU) {
-        out->cpu[0] = out->cpu[1] = cpus[0].cpu;
+        static int online[4096];
+        for (int i = 0; i < n; i++)
+            online[i] = cpus[i].cpu;
+        out->cpu[0] = out->cpu[1] = quietest_allowed_cpu(online, n);
         return 0;
     }
     for (int i = 0; i < n; i++) {
@@ -168,10 +288,17 @@ static void topo_load(void)
         topo_ok = 1;
 }
 
+/* The first PU of obj the process may use (quirk d), or -1. */
 static int first_pu(hwloc_obj_t obj)
 {
-    hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(topo, obj->cpuset, HWLOC_OBJ_PU, 0);
-    return pu ? (int)pu->os_index : -1;
+    int n = hwloc_get_nbobjs_inside_cpuset_by_type(topo, obj->cpuset, HWLOC_OBJ_PU);
+    for (int i = 0; i < n; i++) {
+        hwloc_obj_t pu =
+            hwloc_get_obj_inside_cpuset_by_type(topo, obj->cpuset, HWLOC_OBJ_PU, (unsigned)i);
+        if (pu && cpu_allowed((int)pu->os_index))
+            return (int)pu->os_index;
+    }
+    return -1;
 }
 
 /* Two objects of `type` for which pair_ok holds; their first PUs. */
@@ -182,7 +309,7 @@ static int pick_pair(hwloc_obj_type_t type, int (*pair_ok)(hwloc_obj_t, hwloc_ob
         for (int j = i + 1; j < n; j++) {
             hwloc_obj_t a = hwloc_get_obj_by_type(topo, type, (unsigned)i);
             hwloc_obj_t b = hwloc_get_obj_by_type(topo, type, (unsigned)j);
-            if (pair_ok(a, b)) {
+            if (pair_ok(a, b) && first_pu(a) >= 0 && first_pu(b) >= 0) {
                 cpu[0] = first_pu(a);
                 cpu[1] = first_pu(b);
                 return 0;
@@ -223,10 +350,14 @@ int placement_resolve(enum placement_id id, struct placement *out, char *why, si
     case PL_UNPINNED:
         return 0;
     case PL_SAME_PU: {
-        hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, 0);
-        if (!pu)
-            return set_why(why, len, "hwloc found no processing unit");
-        out->cpu[0] = out->cpu[1] = (int)pu->os_index;
+        static int online[4096];
+        int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), k = 0;
+        for (int i = 0; i < n && k < 4096; i++)
+            online[k++] = (int)hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, (unsigned)i)->os_index;
+        int cpu = quietest_allowed_cpu(online, k);
+        if (cpu < 0)
+            return set_why(why, len, "hwloc found no processing unit the process may use");
+        out->cpu[0] = out->cpu[1] = cpu;
         return 0;
     }
     case PL_SMT_SIBLING:
@@ -281,6 +412,12 @@ int placement_bind_self(const struct placement *pl, int which, int *ran_on)
         *ran_on = placement_current_cpu();
         return 0;
     }
+    if (!tl_bound) { /* quirk d: what placement_unbind_self() puts back */
+        CPU_ZERO(&tl_original);
+        if (pthread_getaffinity_np(pthread_self(), sizeof tl_original, &tl_original) != 0)
+            return -EPERM;
+        tl_bound = 1;
+    }
 #if MUX_HAVE_HWLOC
     pthread_once(&topo_once, topo_load);
     if (topo_ok) {
@@ -314,13 +451,13 @@ verify:
 
 int placement_unbind_self(void)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    long n = sysconf(_SC_NPROCESSORS_CONF);
-    for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-        CPU_SET((int)i, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    return rc ? -rc : 0;
+    if (!tl_bound)
+        return 0; /* never bound: the mask is still the caller's */
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof tl_original, &tl_original);
+    if (rc)
+        return -rc;
+    tl_bound = 0;
+    return 0;
 }
 
 void placement_topology(char *buf, size_t len)

@@ -1,7 +1,10 @@
 /*
  * placement.h - where a pair of threads runs, named the same on every machine.
  *
- *   same-pu      both on one hardware thread (every switch is a real context switch)
+ *   same-pu      both on one hardware thread (every switch is a real context switch): the
+ *                cpu that has taken the fewest interrupts
+ *
+ * Only cpus in the caller's affinity mask (before any binding) are chosen.
  *   smt-sibling  two hardware threads of one core
  *   same-l3      two cores that share an L3 cache
  *   cross-l3     two cores under different L3 caches
@@ -40,8 +43,12 @@ int placement_resolve(enum placement_id id, struct placement *out, char *why, si
 /* Binds the calling thread to pl->cpu[which] and checks where it then runs. Returns 0 with
  * *ran_on set, or -errno (the binding failed, or the thread was seen on another cpu). */
 int placement_bind_self(const struct placement *pl, int which, int *ran_on);
-/* Clears the calling thread's binding (all cpus allowed). */
+/* Puts back the affinity mask the calling thread had before its first placement_bind_self()
+ * (a user's taskset survives); 0 when it was never bound. */
 int placement_unbind_self(void);
+/* same-pu's choice among cpus[0..n): the one with the smallest interrupt total in `interrupts`
+ * (the text of /proc/interrupts), the first on a tie; -1 when n is 0. */
+int placement_quietest_cpu(const char *interrupts, const int *cpus, int n);
 /* The cpu the calling thread last ran on. */
 int placement_current_cpu(void);
 

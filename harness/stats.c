@@ -57,7 +57,7 @@ int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fi
 {
     memset(fit, 0, sizeof *fit);
     fit->n = n;
-    fit->slope = fit->intercept = fit->r2 = NAN;
+    fit->slope = fit->intercept = fit->r2 = fit->slope_se = NAN;
     if (n < 2)
         return -1;
     /* Centered sums: exact for a line, and no cancellation at large x. */
@@ -84,5 +84,7 @@ int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fi
         ss_res += e * e;
     }
     fit->r2 = syy > 0 ? 1 - ss_res / syy : 1;
+    if (n > 2)
+        fit->slope_se = sqrt(ss_res / (n - 2) / sxx);
     return 0;
 }

@@ -23,6 +23,8 @@ struct stats_fit {
     int n;
     double slope, intercept;
     double r2; /* 1 - SS_res / SS_tot; 1 for a perfect fit, also when every y is the same */
+    double slope_se; /* the slope's standard error, sqrt(SS_res / (n - 2) / Sxx); NAN when
+                        n < 3 (two points always lie on a line: no error to estimate) */
 };
 /* Returns 0, or -1 when fewer than two distinct x values make a line. */
 int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fit);

@@ -6,12 +6,13 @@
 #   list     prints the Debian package names
 set -eu
 
+# iproute2: `ip`, for echo's transport=veth (two network namespaces joined by a veth pair)
 DEB_PACKAGES="cmake make gcc g++ pkg-config libbenchmark-dev liburing-dev libhwloc-dev \
 libevent-dev libev-dev libuv1-dev python3-pandas python3-matplotlib jupyter-nbconvert \
-python3-ipykernel python3-scipy"
+python3-ipykernel python3-scipy iproute2"
 FEDORA_PACKAGES="cmake make gcc gcc-c++ pkgconf-pkg-config google-benchmark-devel liburing-devel \
 hwloc-devel libevent-devel libev-devel libuv-devel python3-pandas python3-matplotlib \
-python3-nbconvert python3-ipykernel python3-scipy"
+python3-nbconvert python3-ipykernel python3-scipy iproute"
 BREW_PACKAGES="cmake pkg-config google-benchmark hwloc libevent libev libuv jupyterlab \
 (pip: pandas matplotlib nbconvert ipykernel scipy)"
 

@@ -2,6 +2,12 @@
  * ctxswitch.c - what one switch costs: claim C5 ("a kernel (thread) context switch costs
  * ~1-10 us, a user-mode (coroutine) switch ~100 ns").
  *
+ * Metrics: `switch_ns` where a handoff is a context switch (thread variants bound to one cpu,
+ * `same-pu`, and every coroutine variant); `wake_ns` where it is not (thread variants on two
+ * cpus, or unpinned): there the side that waits has gone idle and the handoff is a cross-cpu
+ * wake-up (an inter-processor interrupt and the idle cpu's exit latency, 15-30 us on a VM),
+ * or for `yield` a spin that needs no switch at all. Both are per handoff (half a round trip).
+ *
  * One op is one handoff of control from one side to the other; a round trip is two ops:
  *
  *      side A (the timing thread)              side B (a partner thread / coroutine)
@@ -19,9 +25,17 @@
  *                   (coro.h) over the assembly switch: what a coroutine library costs
  *   coro-ucontext   the same through swapcontext(), which adds an rt_sigprocmask system call
  *   coro-raw        the bare assembly switch (coro_switch.h) between two contexts, with none
- *                   of coro.h's bookkeeping: the fastest switch the suite can measure, the
- *                   floor the others are compared with (derived row coro_overhead_ratio =
+ *                   of coro.h's bookkeeping: the fastest stackful switch the suite can measure,
+ *                   the floor the others are compared with (derived row coro_overhead_ratio =
  *                   coro-asm / coro-raw, from medians of the same run)
+ *   coro-copy       coro-asm on a copy stack (coro.h): the coroutine is suspended touch_bytes
+ *                   deep (frames of 1 KiB; at 0, only the ~100 bytes of the runtime's own
+ *                   frames) and every switch copies that depth out and back in; touch_bytes
+ *                   sweeps the depth (the only variant that takes it); the note says how many
+ *                   bytes each round trip copied
+ *   coro-stackless  a stackless coroutine (stackless.h): a round trip is one call of its step
+ *                   function through a pointer, which jumps to its resume point, counts, stores
+ *                   the next resume point and returns
  *
  * Coroutine variants run on one thread, so only `same-pu` (bound to one cpu) and `unpinned`
  * apply to them; they are planned at those two placements when asked for.
@@ -32,13 +46,18 @@
  * its cpu checked before measuring; a placement the machine lacks is a skipped row.
  *
  * Counted, not assumed: before and after each repetition the kernel's per-thread counters
- * (voluntary + involuntary context switches: getrusage(RUSAGE_THREAD) for the timing thread,
- * the same counters read from /proc/self/task/<tid>/status for the partner) are summed;
- * switches_counted_ratio = counted / (2 x round trips). Near 1 on one cpu means every
- * handoff was a context switch; near 0 across cpus (yield above all) means the handoff did
- * not switch, and the time is a wake-up or a spin, not a switch. For coroutines the ratio is
- * the coroutine's own count of resumptions over the expected count, and the kernel count of
- * the thread during the run is checked to stay near zero.
+ * (getrusage(RUSAGE_THREAD) for the timing thread, /proc/self/task/<tid>/status for the
+ * partner) are read; per handoff (2 per round trip) they give voluntary_per_handoff (the thread
+ * blocked), involuntary_per_handoff (it was preempted) and their sum switches_counted_ratio.
+ * On one cpu every handoff is a voluntary switch (sum near 1). Across cpus the sum is near 1
+ * too for futex and pipe, because a thread that sleeps is switched to the idle task: that is
+ * why those rows are wake_ns, not switch_ns, whatever the ratio says. syscalls_per_round_trip
+ * counts the system calls both sides made (futex: 2 waits and 2 wakes, fewer when a wait finds
+ * the word already changed, more on spurious returns; pipe: 4).
+ * round_trip_p99_ns is the 99th percentile of whole round trips (one clock read each, quirk
+ * b), not of single switches: half a round trip's tail is not a switch's tail.
+ * For coroutines the coroutine counts its own resumptions, which must equal the resumes made
+ * (else an error row), and the thread's kernel switches during the run must stay near zero.
  *
  * What it does not measure: the cache and TLB refill a real workload pays after a switch
  * (the two sides here touch almost nothing); scheduler behaviour with more runnable threads
@@ -47,13 +66,15 @@
  * Quirks handled:
  *  a) A futex wait can return at once (EAGAIN) when the word already changed, or spuriously;
  *     both sides re-check the word in a loop, so a lost race costs a retry, not a deadlock.
- *  b) Per-op samples for p99 cost one clock read (~35 ns) per round trip inside the timed
- *     region: thread variants take them (a switch costs microseconds), coroutine variants do
- *     not (a switch costs nanoseconds) and report batch means only.
+ *  b) Per-round-trip samples cost one clock read (~35 ns) inside the timed region: thread
+ *     variants take them (a switch costs microseconds), coroutine variants do not (a switch
+ *     costs nanoseconds) and report batch means only.
  *  c) The partner thread is created once per case, bound, and parked between repetitions;
  *     it is joined in teardown, so thread counts return to where they were.
  *  d) coro-raw switches stacks behind AddressSanitizer's back (coro.c announces its switches
  *     as fibers; the bare switch cannot), so under ASan it is a skipped case.
+ *  e) The stackless step function lives in another translation unit (stackless.c) and is
+ *     called through a pointer, so the compiler cannot fold the loop of round trips away.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,15 +90,30 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "workloads/runtime/coro.h"
-#include "workloads/runtime/coro_switch.h"
 #include "harness/placement.h"
 #include "harness/planner.h"
+#include "harness/stats.h"
+#include "workloads/runtime/coro.h"
+#include "workloads/runtime/coro_switch.h"
+#include "workloads/runtime/stackless.h"
 
-enum variant { V_FUTEX, V_PIPE, V_YIELD, V_CORO_ASM, V_CORO_UCONTEXT, V_CORO_RAW };
+enum variant {
+    V_FUTEX,
+    V_PIPE,
+    V_YIELD,
+    V_CORO_ASM,
+    V_CORO_UCONTEXT,
+    V_CORO_RAW,
+    V_CORO_COPY,
+    V_CORO_STACKLESS
+};
 
-static const char *const variant_names[] = {"futex",         "pipe",     "yield", "coro-asm",
-                                            "coro-ucontext", "coro-raw", NULL};
+static const char *const variant_names[] = {"futex",    "pipe",          "yield",
+                                            "coro-asm", "coro-ucontext", "coro-raw",
+                                            "coro-copy", "coro-stackless", NULL};
+
+/* Round trips whose latency is kept for round_trip_p99_ns, per repetition. */
+#define MAX_SAMPLES (1 << 20)
 
 static int is_coroutine(enum variant v) { return v >= V_CORO_ASM; }
 
@@ -95,34 +131,47 @@ struct pingpong {
     atomic_int partner_cpu; /* where B was seen after binding; -1 before */
     atomic_int partner_error;
     atomic_int partner_ready; /* set once B has bound (or failed to) */
-    long switches_before;
+    long vol_before, invol_before;
     uint64_t round_trips;   /* in this repetition */
+    /* System calls made by each side, each written by its own thread only. */
+    _Alignas(64) atomic_ulong syscalls_a;
+    _Alignas(64) atomic_ulong syscalls_b;
+    uint64_t syscalls_before;
+    uint32_t *samples;      /* round trip ns, this repetition */
+    size_t nsamples;
 };
+
+/* A side's system call, counted. */
+static void count_syscall(atomic_ulong *n)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 
 static long futex(atomic_int *word, int op, int val)
 {
     return syscall(SYS_futex, (int *)word, op, val, NULL, NULL, 0);
 }
 
-static void hand_over(struct pingpong *pp, int to)
+static void hand_over(struct pingpong *pp, int to, atomic_ulong *calls)
 {
+    if (pp->variant == V_FUTEX)
+        count_syscall(calls); /* before the other side can run and read the counts */
     atomic_store_explicit(&pp->turn, to, memory_order_release);
     if (pp->variant == V_FUTEX)
         futex(&pp->turn, FUTEX_WAKE_PRIVATE, 1);
 }
 
-static void wait_turn(struct pingpong *pp, int mine)
+static void wait_turn(struct pingpong *pp, int mine, atomic_ulong *calls)
 {
-    if (pp->variant == V_FUTEX) {
-        int seen;
-        while ((seen = atomic_load_explicit(&pp->turn, memory_order_acquire)) != mine &&
-               seen != TURN_STOP)
+    int seen;
+    while ((seen = atomic_load_explicit(&pp->turn, memory_order_acquire)) != mine &&
+           seen != TURN_STOP) {
+        if (pp->variant == V_FUTEX)
             futex(&pp->turn, FUTEX_WAIT_PRIVATE, seen);
-    } else { /* V_YIELD */
-        int seen;
-        while ((seen = atomic_load_explicit(&pp->turn, memory_order_acquire)) != mine &&
-               seen != TURN_STOP)
+        else /* V_YIELD */
             sched_yield();
+        count_syscall(calls);
     }
 }
 
@@ -142,13 +191,16 @@ static void *partner_main(void *arg)
             char c;
             if (read(pp->a_to_b[0], &c, 1) != 1 || c == 'q')
                 return NULL;
+            /* Both counted before the write: once it is done, side A may read the counts. */
+            count_syscall(&pp->syscalls_b);
+            count_syscall(&pp->syscalls_b);
             if (write(pp->b_to_a[1], &c, 1) != 1)
                 return NULL;
         } else {
-            wait_turn(pp, TURN_B);
+            wait_turn(pp, TURN_B, &pp->syscalls_b);
             if (atomic_load(&pp->turn) == TURN_STOP)
                 return NULL;
-            hand_over(pp, TURN_A);
+            hand_over(pp, TURN_A, &pp->syscalls_b);
         }
     }
 }
@@ -160,30 +212,31 @@ static inline int round_trip(struct pingpong *pp)
         char c = 'x';
         if (write(pp->a_to_b[1], &c, 1) != 1 || read(pp->b_to_a[0], &c, 1) != 1)
             return -1;
+        count_syscall(&pp->syscalls_a);
+        count_syscall(&pp->syscalls_a);
         return 0;
     }
-    hand_over(pp, TURN_B);
-    wait_turn(pp, TURN_A);
+    hand_over(pp, TURN_B, &pp->syscalls_a);
+    wait_turn(pp, TURN_A, &pp->syscalls_a);
     return 0;
 }
 
-/* Voluntary + involuntary switches of one thread of this process, by tid. */
-static long task_switches(int tid)
+/* Voluntary and involuntary switches of one thread of this process, by tid; -1 when its
+ * status cannot be read. */
+static int task_switches(int tid, long *vol, long *invol)
 {
     char path[64], line[128];
     snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
     FILE *f = fopen(path, "r");
+    *vol = *invol = 0;
     if (!f)
         return -1;
-    long total = 0;
     while (fgets(line, sizeof line, f)) {
-        long v;
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
-            sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
-            total += v;
+        sscanf(line, "voluntary_ctxt_switches: %ld", vol);
+        sscanf(line, "nonvoluntary_ctxt_switches: %ld", invol);
     }
     fclose(f);
-    return total;
+    return 0;
 }
 
 static long self_switches(void)
@@ -191,6 +244,17 @@ static long self_switches(void)
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* Both threads' switches: the timing thread's from getrusage, the partner's from /proc. */
+static void pair_switches(struct pingpong *pp, long *vol, long *invol)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    long pv, pi;
+    task_switches(atomic_load(&pp->partner_tid), &pv, &pi);
+    *vol = ru.ru_nvcsw + pv;
+    *invol = ru.ru_nivcsw + pi;
 }
 
 static void stop_partner(struct pingpong *pp)
@@ -224,6 +288,8 @@ static void thread_teardown(struct bench_case *c)
     struct pingpong *pp = c->ctx;
     stop_partner(pp);
     close_pipes(pp);
+    free(pp->samples);
+    pp->samples = NULL;
     placement_unbind_self();
 }
 
@@ -236,6 +302,11 @@ static int thread_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "placement %s: %s", c->id.v[COL_PLACEMENT], why);
         return BENCH_SKIP;
     }
+    pp->samples = malloc(MAX_SAMPLES * sizeof *pp->samples);
+    if (!pp->samples) {
+        snprintf(msg, len, "out of memory for %d latency samples", MAX_SAMPLES);
+        return BENCH_ERROR;
+    }
     atomic_store(&pp->turn, TURN_A);
     atomic_store(&pp->partner_cpu, -1);
     atomic_store(&pp->partner_tid, 0);
@@ -245,8 +316,11 @@ static int thread_setup(struct bench_case *c, char *msg, size_t len)
     if (pp->variant == V_PIPE &&
         (pipe2(pp->a_to_b, O_CLOEXEC) < 0 || pipe2(pp->b_to_a, O_CLOEXEC) < 0)) {
         snprintf(msg, len, "pipe2: %s", strerror(errno));
+        int err = errno;
         close_pipes(pp);
-        return errno == EMFILE || errno == ENFILE ? BENCH_LIMIT : BENCH_ERROR;
+        free(pp->samples);
+        pp->samples = NULL;
+        return err == EMFILE || err == ENFILE ? BENCH_LIMIT : BENCH_ERROR;
     }
     int cpu;
     int rc = placement_bind_self(&pp->pl, 0, &cpu);
@@ -254,6 +328,8 @@ static int thread_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "binding the timing thread to cpu %d: %s", pp->pl.cpu[0],
                  strerror(-rc));
         close_pipes(pp);
+        free(pp->samples);
+        pp->samples = NULL;
         placement_unbind_self();
         return BENCH_ERROR;
     }
@@ -261,6 +337,8 @@ static int thread_setup(struct bench_case *c, char *msg, size_t len)
     if (rc) {
         snprintf(msg, len, "pthread_create: %s", strerror(rc));
         close_pipes(pp);
+        free(pp->samples);
+        pp->samples = NULL;
         placement_unbind_self();
         return rc == EAGAIN ? BENCH_LIMIT : BENCH_ERROR;
     }
@@ -273,6 +351,8 @@ static int thread_setup(struct bench_case *c, char *msg, size_t len)
         pthread_join(pp->partner, NULL);
         pp->partner_started = 0;
         close_pipes(pp);
+        free(pp->samples);
+        pp->samples = NULL;
         placement_unbind_self();
         return BENCH_ERROR;
     }
@@ -295,7 +375,9 @@ static void thread_run_start(struct bench_case *c, struct bench_state *st)
     struct pingpong *pp = c->ctx;
     (void)st;
     pp->round_trips = 0;
-    pp->switches_before = self_switches() + task_switches(atomic_load(&pp->partner_tid));
+    pp->nsamples = 0;
+    pair_switches(pp, &pp->vol_before, &pp->invol_before);
+    pp->syscalls_before = atomic_load(&pp->syscalls_a) + atomic_load(&pp->syscalls_b);
 }
 
 static double thread_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
@@ -308,7 +390,9 @@ static double thread_body(struct bench_case *c, struct bench_state *st, uint64_t
             return 0;
         }
         int64_t now = bench_now_ns();
-        bench_sample(st, (double)(now - prev)); /* quirk b; scaled to one switch by the shim */
+        if (pp->nsamples < MAX_SAMPLES) /* quirk b */
+            pp->samples[pp->nsamples++] = (uint32_t)(now - prev > UINT32_MAX ? UINT32_MAX
+                                                                               : now - prev);
         prev = now;
     }
     pp->round_trips += iters;
@@ -318,17 +402,29 @@ static double thread_body(struct bench_case *c, struct bench_state *st, uint64_t
 static void thread_run_end(struct bench_case *c, struct bench_state *st)
 {
     struct pingpong *pp = c->ctx;
-    long after = self_switches() + task_switches(atomic_load(&pp->partner_tid));
-    double expected = 2.0 * (double)pp->round_trips;
-    double ratio = expected > 0 ? (double)(after - pp->switches_before) / expected : 0;
-    bench_counter(st, "switches_counted_ratio", ratio, "ratio");
-    /* The number stays (a cross-cpu handoff's cost is worth knowing), but its rows say what
-     * it is: most handoffs did not switch, so switch_ns here is not a context switch. */
-    static const char unswitched[] = "; most handoffs were not context switches";
-    if (ratio < 0.5 && !strstr(c->note, unswitched))
-        snprintf(c->note + strlen(c->note), sizeof c->note - strlen(c->note),
-                 "%s (counted/expected %.2f): a handoff between running threads, not a switch",
-                 unswitched, ratio);
+    long vol, invol;
+    pair_switches(pp, &vol, &invol);
+    double handoffs = 2.0 * (double)pp->round_trips;
+    if (handoffs <= 0)
+        return;
+    double v = (double)(vol - pp->vol_before) / handoffs;
+    double i = (double)(invol - pp->invol_before) / handoffs;
+    bench_counter(st, "switches_counted_ratio", v + i, "ratio");
+    bench_counter(st, "voluntary_per_handoff", v, "ratio");
+    bench_counter(st, "involuntary_per_handoff", i, "ratio");
+    uint64_t calls = atomic_load(&pp->syscalls_a) + atomic_load(&pp->syscalls_b);
+    bench_counter(st, "syscalls_per_round_trip",
+                  (double)(calls - pp->syscalls_before) / (double)pp->round_trips, "count");
+    if (pp->nsamples) {
+        double *d = malloc(pp->nsamples * sizeof *d);
+        if (d) {
+            for (size_t k = 0; k < pp->nsamples; k++)
+                d[k] = pp->samples[k];
+            bench_counter(st, "round_trip_p99_ns", stats_percentile(d, (int)pp->nsamples, 0.99),
+                          "ns");
+            free(d);
+        }
+    }
 }
 
 
@@ -345,10 +441,19 @@ static void thread_run_end(struct bench_case *c, struct bench_state *st)
 #define CTX_ASAN 0
 #endif
 
+struct stackless_counter {
+    struct stackless base;
+    uint64_t *resumes;
+};
+
 struct coro_pingpong {
     enum variant variant;
     struct placement pl;
-    struct coro *co;          /* coro-asm, coro-ucontext */
+    size_t depth;             /* coro-copy: bytes of stack in use when it yields */
+    volatile int stop;
+    struct coro_copy_stack *copy_stack;
+    struct stackless_counter stackless;
+    struct coro *co;          /* coro-asm, coro-ucontext, coro-copy */
     uint64_t resumes;         /* counted by the coroutine itself */
     uint64_t round_trips;     /* expected, in this repetition */
     uint64_t resumes_before;
@@ -370,6 +475,46 @@ static void coroutine_loop(void *arg)
     }
 }
 
+/* coro-copy: descends `left` bytes in 1 KiB frames, then yields from the bottom for ever, so
+ * every switch saves and restores that depth. */
+__attribute__((noinline)) static void park_deep(struct coro_pingpong *cp, size_t left)
+{
+    volatile char frame[1024];
+    frame[0] = frame[sizeof frame - 1] = 1;
+    if (left > sizeof frame)
+        park_deep(cp, left - sizeof frame);
+    else
+        while (!cp->stop) { /* never set: it is destroyed while suspended */
+            cp->resumes++;
+            coro_yield();
+        }
+    __asm__ volatile("" : : "r"(frame) : "memory");
+}
+
+static void copy_loop(void *arg)
+{
+    struct coro_pingpong *cp = arg;
+    if (cp->depth) {
+        park_deep(cp, cp->depth);
+        return;
+    }
+    while (!cp->stop) { /* depth 0: only the frames the runtime itself needs are copied */
+        cp->resumes++;
+        coro_yield();
+    }
+}
+
+static int stackless_loop(struct stackless *s)
+{
+    struct stackless_counter *sc = (struct stackless_counter *)s;
+    STACKLESS_BEGIN(s);
+    for (;;) {
+        (*sc->resumes)++;
+        STACKLESS_YIELD(s);
+    }
+    STACKLESS_END(s);
+}
+
 #if MUX_CORO_HAVE_ASM && !CTX_ASAN
 static void raw_loop(void *arg)
 {
@@ -387,6 +532,8 @@ static void coro_teardown(struct bench_case *c)
     if (cp->co)
         coro_destroy(cp->co); /* suspended in its loop: dropped without unwinding */
     cp->co = NULL;
+    coro_copy_stack_destroy(cp->copy_stack);
+    cp->copy_stack = NULL;
 #if MUX_CORO_HAVE_ASM
     free(cp->raw_stack);
     cp->raw_stack = NULL;
@@ -404,7 +551,33 @@ static int coro_setup(struct bench_case *c, char *msg, size_t len)
         return BENCH_SKIP;
     }
     cp->resumes = 0;
-    if (cp->variant == V_CORO_RAW) {
+    if (cp->variant == V_CORO_STACKLESS) {
+        stackless_init(&cp->stackless.base, stackless_loop);
+        cp->stackless.resumes = &cp->resumes;
+    } else if (cp->variant == V_CORO_COPY) {
+        if (coro_switch_probe(CORO_SWITCH_ASM, why, sizeof why) != 0) {
+            snprintf(msg, len, "coro-copy needs the assembly switch: %s", why);
+            return BENCH_SKIP;
+        }
+        /* The run stack: the depth plus room for the frames around it and a signal. */
+        size_t run = cp->depth + 64 * 1024 + coro_signal_stack_min();
+        struct coro_attr attr;
+        coro_attr_init(&attr);
+        attr.stack_kind = CORO_STACK_COPY;
+        attr.stack_size = 0;
+        int rc = coro_copy_stack_create(&cp->copy_stack, run);
+        if (rc == 0) {
+            attr.copy_stack = cp->copy_stack;
+            rc = coro_create(&cp->co, &attr, copy_loop, cp);
+        }
+        if (rc == 0 && coro_resume(cp->co) != 0) /* down to its depth, untimed */
+            rc = -EPROTO;
+        if (rc < 0) {
+            snprintf(msg, len, "a coroutine on a copy stack: %s", strerror(-rc));
+            coro_teardown(c);
+            return BENCH_ERROR;
+        }
+    } else if (cp->variant == V_CORO_RAW) {
 #if MUX_CORO_HAVE_ASM && !CTX_ASAN
         cp->raw_stack = malloc(RAW_STACK_BYTES);
         if (!cp->raw_stack) {
@@ -447,6 +620,12 @@ static int coro_setup(struct bench_case *c, char *msg, size_t len)
     }
     snprintf(c->note, sizeof c->note, "one thread, %s cpu %d",
              cp->pl.cpu[0] >= 0 ? "bound to" : "unpinned, started on", cpu);
+    if (cp->variant == V_CORO_COPY) {
+        struct coro_stack_info info;
+        coro_stack_info(cp->co, &info);
+        snprintf(c->note + strlen(c->note), sizeof c->note - strlen(c->note),
+                 "; %zu bytes copied out and back per round trip", info.saved_bytes);
+    }
     return BENCH_OK;
 }
 
@@ -463,6 +642,13 @@ static double coro_body(struct bench_case *c, struct bench_state *st, uint64_t i
 {
     struct coro_pingpong *cp = c->ctx;
     int64_t start = bench_now_ns();
+    if (cp->variant == V_CORO_STACKLESS) {
+        for (uint64_t i = 0; i < iters; i++)
+            if (stackless_resume(&cp->stackless.base) != STACKLESS_YIELDED) {
+                bench_fail(st, "the stackless coroutine did not yield back");
+                return 0;
+            }
+    } else
 #if MUX_CORO_HAVE_ASM
     if (cp->variant == V_CORO_RAW) {
         for (uint64_t i = 0; i < iters; i++)
@@ -485,15 +671,14 @@ static double coro_body(struct bench_case *c, struct bench_state *st, uint64_t i
 static void coro_run_end(struct bench_case *c, struct bench_state *st)
 {
     struct coro_pingpong *cp = c->ctx;
-    /* Counted by the coroutine: every resume it saw is one switch in and one out. */
+    /* Counted by the coroutine: every resume it saw is one switch in and one out. No ratio is
+     * reported: it is 1 whenever the run is not an error. */
     uint64_t counted = cp->resumes - cp->resumes_before;
     if (counted != cp->round_trips) {
         bench_fail(st, "the coroutine counted %llu resumptions, %llu were made",
                    (unsigned long long)counted, (unsigned long long)cp->round_trips);
         return;
     }
-    bench_counter(st, "switches_counted_ratio",
-                  cp->round_trips ? (double)counted / (double)cp->round_trips : 0, "ratio");
     /* A user-mode switch must not be a kernel one: the thread's own kernel switches in the
      * repetition are timer preemptions, a vanishing fraction of the coroutine switches. */
     long kernel = self_switches() - cp->kernel_before;
@@ -525,9 +710,10 @@ static int overhead_derive(struct bench_case *c, struct bench_derived *out, char
 
 static const struct param_use params[] = {
     {.key = "variant",
-     .defaults = "futex,pipe,yield,coro-asm,coro-ucontext,coro-raw",
+     .defaults = "futex,pipe,yield,coro-asm,coro-ucontext,coro-raw,coro-copy,coro-stackless",
      .choices = variant_names},
     {.key = "placement", .defaults = "same-pu,smt-sibling,same-l3,cross-l3,cross-numa,unpinned"},
+    {.key = "touch_bytes", .defaults = "0,1k,4k,16k", .quick = "0,4k"},
     {0},
 };
 
@@ -539,7 +725,14 @@ static struct bench_case *add_case(struct plan *plan, const struct workload *w,
         return NULL;
     param_row_set(&c->id, COL_VARIANT, variant);
     param_row_set(&c->id, COL_PLACEMENT, placement);
-    c->metric = "switch_ns";
+    /* A thread handoff is a context switch only when both threads share one cpu; elsewhere
+     * it is a wake-up of an idle cpu (or a spin), and is named so. */
+    int vi = 0;
+    while (variant_names[vi] && strcmp(variant_names[vi], variant) != 0)
+        vi++;
+    c->metric = is_coroutine((enum variant)vi) || strcmp(placement, "same-pu") == 0
+                    ? "switch_ns"
+                    : "wake_ns";
     c->metric_scale = 0.5; /* a round trip is two switches */
     c->free_ctx = free;
     return c;
@@ -552,6 +745,8 @@ static int ctxswitch_plan(struct plan *plan, const struct run_opts *o, const str
     struct param_set variants, placements;
     run_values(o, w, "variant", &variants);
     run_values(o, w, "placement", &placements);
+    long long depths[PARAM_MAX_VALUES];
+    int ndepths = run_numbers(o, w, "touch_bytes", depths, PARAM_MAX_VALUES);
     struct bench_case *asm_case = NULL, *raw_case = NULL;
     for (int v = 0; v < variants.count; v++) {
         int vi = 0;
@@ -562,14 +757,18 @@ static int ctxswitch_plan(struct plan *plan, const struct run_opts *o, const str
             if (is_coroutine((enum variant)vi) && strcmp(where, "same-pu") != 0 &&
                 strcmp(where, "unpinned") != 0)
                 continue; /* one thread: other placements do not apply */
+            for (int d = 0; d < (vi == V_CORO_COPY ? ndepths : 1); d++) {
             struct bench_case *c = add_case(plan, w, variants.values[v], where);
             if (!c)
                 goto oom;
+            if (vi == V_CORO_COPY)
+                param_row_setn(&c->id, COL_TOUCH_BYTES, depths[d]);
             if (is_coroutine((enum variant)vi)) {
                 struct coro_pingpong *cp = calloc(1, sizeof *cp);
                 if (!(c->ctx = cp))
                     goto oom;
                 cp->variant = (enum variant)vi;
+                cp->depth = vi == V_CORO_COPY ? (size_t)depths[d] : 0;
                 c->batch = 1024;
                 c->setup = coro_setup;
                 c->run_start = coro_run_start;
@@ -593,6 +792,7 @@ static int ctxswitch_plan(struct plan *plan, const struct run_opts *o, const str
                 c->teardown = thread_teardown;
             }
             bench_case_name(c);
+            }
         }
     }
     if (asm_case && raw_case) {
@@ -617,8 +817,9 @@ oom:
 
 const struct workload ctxswitch_workload = {
     .name = "ctxswitch",
-    .summary = "one switch: futex, pipe and sched_yield ping-pong between two threads at each "
-               "placement, and coroutine switches",
+    .summary = "one switch: futex, pipe and sched_yield ping-pong between two threads on one "
+               "cpu (switch_ns) and across cpus (wake_ns), and coroutine switches (asm, "
+               "ucontext, raw, copy stacks by depth, stackless)",
     .params = params,
     .plan = ctxswitch_plan,
 };

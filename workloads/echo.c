@@ -120,7 +120,18 @@
  * after 5 s), and dies with PR_SET_PDEATHSIG if muxbench does. The server fds are then shut
  * down (waking any server still blocked), every thread joined, every fd closed.
  *
- * What it does not measure: a real network (loopback skips the NIC, interrupts and the wire);
+ * Clients elsewhere (docs/agents.md, workloads/support/echo_remote.h): with `clients=ADDR:PORT,...`
+ * the same client runs on `muxbench agent`s (other machines), with transport=veth on agents
+ * this run starts in a network namespace of its own (the server's socket in another, a veth
+ * pair between them). The connections are spread over the agents; each agent times its own
+ * requests on its own clock and sends its counts and a latency histogram; req_per_s is the sum
+ * of the agents' own rates, p50/p99 come from the merged histograms (within 1.6 %), the window
+ * is the longest agent's, and no two machines' clocks are ever subtracted. The agents' clients
+ * are not pinned; the server's placement still applies. client_cpu_ratio is the most loaded
+ * agent's, agent<N>_client_cpu_ratio each one's. The columns `clients` and `agents` say which.
+ *
+ * What it does not measure: a real network (loopback skips the NIC, interrupts and the wire;
+ * agents on other machines add them, transport=veth adds a network device only);
  * request parsing or any work per request; more than one request in flight per connection
  * (pipelining); a thread pool, or a multi-threaded event loop; connection set-up and tear-down
  * (untimed); servers with more cores than the client has; the kernel memory per connection.
@@ -155,6 +166,7 @@
 #include "workloads/runtime/sched.h"
 #include "workloads/support/echo_client.h"
 #include "workloads/support/echo_proto.h"
+#include "workloads/support/echo_remote.h"
 #include "workloads/support/echo_server.h"
 #include "workloads/support/helper_proc.h"
 #include "workloads/support/units.h"
@@ -190,6 +202,7 @@ struct echo {
     int nofile_raised;
     struct echo_client_cfg ccfg;
     struct helper client;
+    struct echo_agents ag; /* the clients on agents (ag.spec.n > 0), else `client` */
     uint64_t rounds;
     long rss_base;
 
@@ -220,6 +233,7 @@ static void echo_cleanup(struct echo *e)
 {
     /* Closing the channel tells the client to close its connections and exit. */
     helper_stop(&e->client, ECHO_CLIENT_GRACE_MS);
+    echo_agents_close(&e->ag);
     echo_server_stop(&e->srv);
     if (e->bound) {
         placement_unbind_self();
@@ -231,12 +245,19 @@ static void echo_cleanup(struct echo *e)
     }
 }
 
+static int check_window(struct echo *e, uint64_t rounds, char *msg, size_t len);
+
 /* The client's window of `rounds` measured requests per connection after `trim` more, at
  * `rate` per second (0: closed loop); 0, or -1 with msg. */
 static int run_window(struct echo *e, uint64_t rounds, uint32_t trim, uint64_t rate, char *msg,
                       size_t len)
 {
     struct echo_ctl m = {.op = ECHO_CTL_RUN, .count = rounds, .trim = trim, .rate_per_s = rate};
+    if (e->ag.spec.n) {
+        if (echo_agents_window(&e->ag, &m, &e->res, msg, len) < 0)
+            return -1;
+        return check_window(e, rounds, msg, len);
+    }
     int rc = helper_send(e->client.ctl, &m, sizeof m);
     if (rc == 0)
         rc = helper_recv(e->client.ctl, &e->res, sizeof e->res, ECHO_CTL_TIMEOUT_MS);
@@ -253,6 +274,16 @@ static int run_window(struct echo *e, uint64_t rounds, uint32_t trim, uint64_t r
                  r->op == ECHO_CTL_RESULT ? r->text : "the client broke the protocol");
         return -1;
     }
+    return check_window(e, rounds, msg, len);
+}
+
+/* The checks of a window's (combined) result: the server's serve loops, every request done,
+ * every echo equal to its request. 0, or -1 with msg. */
+static int check_window(struct echo *e, uint64_t rounds, char *msg, size_t len)
+{
+    const struct echo_ctl *r = &e->res;
+    if (echo_server_check(&e->srv, msg, len) < 0)
+        return -1;
     if (r->count != rounds * (uint64_t)e->srv.nconns || r->mismatches) {
         snprintf(msg, len, "%llu of %llu requests completed, %llu echoes differed from their "
                  "request", (unsigned long long)r->count,
@@ -263,41 +294,63 @@ static int run_window(struct echo *e, uint64_t rounds, uint32_t trim, uint64_t r
     return 0;
 }
 
-/* Accepts the client's connections batch by batch; BENCH_OK or a failure (cleaned up). */
+/* The control channel of load generator i: the local client's, or agent i's session. */
+static int peer_send(struct echo *e, int i, const void *m, size_t n)
+{
+    return e->ag.spec.n ? echo_agents_send(&e->ag, i, m, n) : helper_send(e->client.ctl, m, n);
+}
+
+static int peer_recv(struct echo *e, int i, void *m, size_t n)
+{
+    return e->ag.spec.n ? echo_agents_recv(&e->ag, i, m, n, ECHO_CTL_TIMEOUT_MS)
+                        : helper_recv(e->client.ctl, m, n, ECHO_CTL_TIMEOUT_MS);
+}
+
+/* Accepts the client's connections batch by batch (with agents: each agent's in turn, the next
+ * one started when the one before is ready); BENCH_OK or a failure (cleaned up). */
 static int accept_all(struct bench_case *c, char *msg, size_t len)
 {
     struct echo *e = c->ctx;
     struct echo_server *s = &e->srv;
     struct echo_ctl m;
-    while (s->nconns < s->units) {
-        int rc = helper_recv(e->client.ctl, &m, sizeof m, ECHO_CTL_TIMEOUT_MS);
-        if (rc < 0)
-            return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
-                              "the client process died while connecting (%s)", strerror(-rc));
-        if (m.op == ECHO_CTL_ERROR) {
-            int limit = m.err == EMFILE || m.err == ENFILE || m.err == EADDRNOTAVAIL ||
-                        m.err == ENOMEM || m.err == ENOBUFS || m.err == EAGAIN;
-            return fail_setup(c, limit ? BENCH_LIMIT : BENCH_ERROR, (double)m.count, msg, len,
-                              "%s", m.text);
+    const int npeers = e->ag.spec.n ? e->ag.spec.n : 1;
+    for (int p = 0; p < npeers; p++) {
+        char who[96] = "the client process", why[256];
+        long target = s->units;
+        if (e->ag.spec.n) {
+            snprintf(who, sizeof who, "agent %s", e->ag.spec.text[p]);
+            target = s->nconns + e->ag.a[p].units;
+            if (p > 0 && echo_agents_start(&e->ag, s, p, e->ccfg.batch, why, sizeof why) < 0)
+                return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len, "%s", why);
         }
-        if (m.op != ECHO_CTL_CONNECTED || m.count > (uint64_t)(s->units - s->nconns))
+        while (s->nconns < target) {
+            int rc = peer_recv(e, p, &m, sizeof m);
+            if (rc < 0)
+                return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
+                                  "%s died while connecting (%s)", who, strerror(-rc));
+            if (m.op == ECHO_CTL_ERROR) {
+                int limit = m.err == EMFILE || m.err == ENFILE || m.err == EADDRNOTAVAIL ||
+                            m.err == ENOMEM || m.err == ENOBUFS || m.err == EAGAIN;
+                return fail_setup(c, limit ? BENCH_LIMIT : BENCH_ERROR, (double)m.count, msg,
+                                  len, "%s", m.text);
+            }
+            if (m.op != ECHO_CTL_CONNECTED || m.count > (uint64_t)(target - s->nconns))
+                return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
+                                  "%s broke the protocol while connecting", who);
+            rc = echo_server_accept(s, (long)m.count, why, sizeof why);
+            if (rc != BENCH_OK)
+                return fail_setup(c, rc, (double)s->nconns, msg, len, "%s", why);
+            m.op = ECHO_CTL_ACK;
+            if (peer_send(e, p, &m, sizeof m) < 0)
+                return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
+                                  "%s died while connecting", who);
+        }
+        if (peer_recv(e, p, &m, sizeof m) < 0 || m.op != ECHO_CTL_READY)
             return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
-                              "the client broke the protocol while connecting");
-        char why[256];
-        rc = echo_server_accept(s, (long)m.count, why, sizeof why);
-        if (rc != BENCH_OK)
-            return fail_setup(c, rc, (double)s->nconns, msg, len, "%s", why);
-        m.op = ECHO_CTL_ACK;
-        if (helper_send(e->client.ctl, &m, sizeof m) < 0)
-            return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
-                              "the client process died while connecting");
+                              "%s did not get ready%s%s", who, m.op == ECHO_CTL_ERROR ? ": " : "",
+                              m.op == ECHO_CTL_ERROR ? m.text : "");
+        e->client_cpu = m.cpu;
     }
-    if (helper_recv(e->client.ctl, &m, sizeof m, ECHO_CTL_TIMEOUT_MS) < 0 ||
-        m.op != ECHO_CTL_READY)
-        return fail_setup(c, BENCH_ERROR, (double)s->nconns, msg, len,
-                          "the client process did not get ready%s%s",
-                          m.op == ECHO_CTL_ERROR ? ": " : "", m.op == ECHO_CTL_ERROR ? m.text : "");
-    e->client_cpu = m.cpu;
     return BENCH_OK;
 }
 
@@ -347,11 +400,14 @@ static int check_limits(struct bench_case *c, char *msg, size_t len)
     return BENCH_OK;
 }
 
+static int start_and_size(struct bench_case *c, char *msg, size_t len);
+
 static int echo_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct echo *e = c->ctx;
     struct echo_server *s = &e->srv;
     e->client = (struct helper)HELPER_NONE;
+    echo_agents_init(&e->ag);
     e->bound = e->nofile_raised = 0;
     echo_server_init(s);
     e->rss_base = sys_rss_bytes();
@@ -375,18 +431,27 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
                               e->pl.cpu[0], strerror(-rc));
         e->bound = 1;
     }
+    long somaxconn = sys_long("/proc/sys/net/core/somaxconn", ECHO_BATCH_MAX);
+    const int batch = somaxconn < ECHO_BATCH_MAX ? (int)(somaxconn > 0 ? somaxconn : 1)
+                                                 : ECHO_BATCH_MAX;
+    if (e->ag.spec.n) { /* agents: the server listens where they reach it */
+        e->ccfg.batch = batch;
+        rc = echo_agents_open(&e->ag, s, batch, why, sizeof why);
+        if (rc != BENCH_OK)
+            return fail_setup(c, rc, 0, msg, len, "%s", why);
+        rc = accept_all(c, msg, len);
+        return rc != BENCH_OK ? rc : start_and_size(c, msg, len);
+    }
     rc = echo_server_listen(s);
     if (rc < 0)
         return fail_setup(c, rc == -EMFILE ? BENCH_LIMIT : BENCH_ERROR, 0, msg, len,
                           "listening socket: %s", strerror(-rc));
-    long somaxconn = sys_long("/proc/sys/net/core/somaxconn", ECHO_BATCH_MAX);
     e->ccfg = (struct echo_client_cfg){
         .addr = s->addr,
         .addrlen = s->addrlen,
         .tcp = s->tcp,
         .units = s->units,
-        .batch = somaxconn < ECHO_BATCH_MAX ? (int)(somaxconn > 0 ? somaxconn : 1)
-                                            : ECHO_BATCH_MAX,
+        .batch = batch,
         .bind = e->bound,
         .pl = e->pl,
     };
@@ -399,10 +464,18 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
                           0, msg, len, "the client process: %s", hmsg);
 
     rc = accept_all(c, msg, len);
-    if (rc != BENCH_OK)
-        return rc;
+    return rc != BENCH_OK ? rc : start_and_size(c, msg, len);
+}
+
+/* With every connection accepted: starts the server, warms up, sizes the window, writes the
+ * note. BENCH_OK or a failure (cleaned up). */
+static int start_and_size(struct bench_case *c, char *msg, size_t len)
+{
+    struct echo *e = c->ctx;
+    struct echo_server *s = &e->srv;
+    char why[512];
     long reached = 0;
-    rc = echo_server_start(s, &reached, why, sizeof why);
+    int rc = echo_server_start(s, &reached, why, sizeof why);
     if (rc != BENCH_OK)
         return fail_setup(c, rc, (double)reached, msg, len, "%s", why);
 
@@ -429,7 +502,11 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
     c->batch = (uint64_t)c->iterations;
 
     char where[96];
-    if (e->bound)
+    if (e->ag.spec.n)
+        snprintf(where, sizeof where, "server %s; clients on %d %sagent%s (histogram latencies)",
+                 e->bound ? "on its cpu (verified)" : "unpinned", e->ag.spec.n,
+                 e->ag.spec.veth ? "veth " : "", e->ag.spec.n == 1 ? "" : "s");
+    else if (e->bound)
         snprintf(where, sizeof where, "server on cpu %d, client on cpu %d (verified)",
                  e->server_cpu, e->client_cpu);
     else
@@ -480,19 +557,34 @@ static void echo_run_end(struct bench_case *c, struct bench_state *st)
     struct echo *e = c->ctx;
     const struct echo_ctl *r = &e->res;
     double window_s = (double)r->window_ns / 1e9;
-    bench_counter(st, "req_per_s", (double)r->measured / window_s, "per_s");
+    /* With agents: the sum of each agent's requests / its own window (echo_remote.h). */
+    bench_counter(st, "req_per_s", e->ag.spec.n ? e->ag.rate : (double)r->measured / window_s,
+                  "per_s");
     bench_counter(st, "p50_us", (double)r->p50_ns / 1e3, "us");
     bench_counter(st, "p99_us", (double)r->p99_ns / 1e3, "us");
     bench_counter(st, "rss_bytes", (double)sys_rss_bytes(), "bytes");
     bench_counter(st, "server_cpu_ratio", e->server_cpu_ns / (double)r->window_ns, "ratio");
-    bench_counter(st, "client_cpu_ratio", (double)r->cpu_ns / (double)r->window_ns, "ratio");
+    if (!e->ag.spec.n) {
+        bench_counter(st, "client_cpu_ratio", (double)r->cpu_ns / (double)r->window_ns, "ratio");
+        return;
+    }
+    bench_counter(st, "client_cpu_ratio", e->ag.cpu_ratio_max, "ratio");
+    for (int i = 0; i < e->ag.spec.n; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "agent%d_client_cpu_ratio", i + 1);
+        bench_counter(st, name, e->ag.cpu_ratio[i], "ratio");
+    }
 }
 
 /* ---- the planner ---------------------------------------------------------------------------- */
 
 /* The client dies with the run, reaped (helper_proc.h): no zombie for a PID 1 that does not
  * reap orphans. */
-static void echo_interrupted(void) { helper_kill_all(); }
+static void echo_interrupted(void)
+{
+    helper_kill_all();
+    echo_agents_interrupted(); /* transport=veth: the namespaces */
+}
 
 static const struct param_use params[] = {
     {.key = "variant", .defaults = "thread,coroutine", .choices = variant_names},
@@ -503,6 +595,8 @@ static const struct param_use params[] = {
     {.key = "reg", .defaults = "auto"},
     {.key = "loop", .defaults = "closed"},
     {.key = "rate", .defaults = "auto"},
+    {.key = "clients", .defaults = "local"},
+    {.key = "agents", .defaults = "1"},
     {0},
 };
 
@@ -539,6 +633,21 @@ static int add_sweep(struct plan *plan, const struct workload *w, const struct e
     char rate[24] = "";
     if (proto->open && proto->rate)
         snprintf(rate, sizeof rate, "%llu", (unsigned long long)proto->rate);
+    /* clients: "local", or the agents ("a+b", or "n agents" when that does not fit) */
+    char clients[PARAM_VALUE_MAX] = "local", agents[16] = "";
+    const struct echo_agents_spec *sp = &proto->ag.spec;
+    if (sp->veth)
+        snprintf(clients, sizeof clients, "netns");
+    for (int i = 0; !sp->veth && i < sp->n; i++) {
+        size_t used = i ? strlen(clients) : 0;
+        if (used + 1 + strlen(sp->text[i]) >= sizeof clients) {
+            snprintf(clients, sizeof clients, "%d agents", sp->n);
+            break;
+        }
+        snprintf(clients + used, sizeof clients - used, "%s%s", i ? "+" : "", sp->text[i]);
+    }
+    if (sp->n)
+        snprintf(agents, sizeof agents, "%d", sp->n);
     for (int u = 0; u < nunits; u++) {
         const struct poller_ops *poller = proto->srv.variant == ECHO_THREAD ? NULL : proto->srv.ops;
         struct bench_case *c = plan_add(plan, w, poller);
@@ -563,10 +672,12 @@ static int add_sweep(struct plan *plan, const struct workload *w, const struct e
                       e->srv.variant == ECHO_THREAD ? "" : cosched_reg_name(e->srv.reg));
         param_row_set(&c->id, COL_LOOP, e->open ? "open" : "closed");
         param_row_set(&c->id, COL_RATE, rate); /* auto: the rate chosen, set by the setup */
-        snprintf(e->group, sizeof e->group, "echo/%s/%s/%s/%s/%zu/%s/%s/%s",
+        param_row_set(&c->id, COL_CLIENTS, clients);
+        param_row_set(&c->id, COL_AGENTS, agents);
+        snprintf(e->group, sizeof e->group, "echo/%s/%s/%s/%s/%zu/%s/%s/%s/%s/%s",
                  poller ? poller->name : "-", variant_names[e->srv.variant], transport, placement,
                  e->srv.stack_bytes, cosched_reg_name(e->srv.reg), e->open ? "open" : "closed",
-                 proto->open ? (proto->rate ? rate : "auto") : "-");
+                 proto->open ? (proto->rate ? rate : "auto") : "-", clients, agents);
         c->group = e->group;
         c->headline = "req_per_s";
         c->timing = BENCH_TIME_MANUAL;
@@ -638,8 +749,8 @@ static int plan_loads(struct plan *plan, const struct run_opts *o, const struct 
 static int echo_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                      const struct poller_ops *poller, char *msg, size_t len)
 {
-    struct param_set variants, transports, placements, stacks, regs, loops, rates;
-    long long units[PARAM_MAX_VALUES];
+    struct param_set variants, transports, placements, stacks, regs, loops, rates, clients;
+    long long units[PARAM_MAX_VALUES], agents[PARAM_MAX_VALUES];
     run_values(o, w, "reg", &regs);
     run_values(o, w, "loop", &loops);
     run_values(o, w, "rate", &rates);
@@ -648,6 +759,20 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
     run_values(o, w, "placement", &placements);
     run_values(o, w, "stack_bytes", &stacks);
     int nunits = run_numbers(o, w, "units", units, PARAM_MAX_VALUES);
+    int nagents = run_numbers(o, w, "agents", agents, PARAM_MAX_VALUES);
+    run_values(o, w, "clients", &clients);
+    const int named = clients.count != 1 || strcmp(clients.values[0], "local") != 0;
+    for (int t = 0; t < transports.count; t++) {
+        if (named && strcmp(transports.values[t], "tcp") != 0) {
+            snprintf(msg, len, "echo: clients= (agents) needs transport=tcp; transport=veth "
+                     "starts its own agents (--set agents=N)");
+            return MUX_EXIT_USAGE;
+        }
+        char why[256];
+        if (strcmp(transports.values[t], "veth") == 0 && netns_available(why, sizeof why) == 0)
+            for (int a = 0; a < nagents; a++)
+                echo_agents_plan_veth((int)agents[a]);
+    }
     for (int u = 0; u < nunits; u++)
         if (units[u] < 1 || units[u] > ECHO_UNITS_MAX) {
             snprintf(msg, len, "echo: units=%lld: connections go from 1 to %ld (each is an fd "
@@ -655,6 +780,10 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
                      "%ld fds)", units[u], ECHO_UNITS_MAX, ECHO_UNITS_MAX);
             return MUX_EXIT_USAGE;
         }
+    struct echo_agents_spec remote; /* checked and greeted once the options are known good */
+    int st = echo_agents_plan(&clients, &remote, msg, len);
+    if (st)
+        return st;
     const int thread_here = poller == first_available(o);
     for (int v = 0; v < variants.count; v++) {
         struct echo proto = {.srv = {.variant = strcmp(variants.values[v], "thread") == 0
@@ -674,13 +803,20 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
                 return MUX_EXIT_USAGE;
             }
             for (int t = 0; t < transports.count; t++) {
-                proto.srv.tcp = strcmp(transports.values[t], "tcp") == 0;
-                for (int p = 0; p < placements.count; p++) {
-                    int rc = plan_loads(plan, o, w, &proto, &regs, &loops, &rates,
-                                        transports.values[t], placements.values[p], units, nunits,
-                                        msg, len);
-                    if (rc)
-                        return rc;
+                const int veth = strcmp(transports.values[t], "veth") == 0;
+                proto.srv.tcp = veth || strcmp(transports.values[t], "tcp") == 0;
+                /* veth sweeps the agents it starts; the others plan once */
+                for (int a = 0; a < (veth ? nagents : 1); a++) {
+                    proto.ag.spec = remote;
+                    if (veth)
+                        proto.ag.spec = (struct echo_agents_spec){.veth = 1, .n = (int)agents[a]};
+                    for (int p = 0; p < placements.count; p++) {
+                        int rc = plan_loads(plan, o, w, &proto, &regs, &loops, &rates,
+                                            transports.values[t], placements.values[p], units,
+                                            nunits, msg, len);
+                        if (rc)
+                            return rc;
+                    }
                 }
             }
         }

@@ -612,7 +612,7 @@ static const struct param_use params[] = {
     {.key = "writes", .defaults = "auto"},
     {.key = "position", .defaults = "spread"},
     {.key = "timeout", .defaults = "blocking"},
-    {.key = "transport", .defaults = "unix"},
+    {.key = "transport", .defaults = "unix", .choices = MUX_CHOICES("unix", "tcp")},
     {.key = "placement", .defaults = "auto"}, /* quirk g */
     {0},
 };

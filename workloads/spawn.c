@@ -7,6 +7,8 @@
  *
  *      thread      pthread_create ─► the thread runs an empty function ─► pthread_join
  *      coroutine   coro_create ─► coro_resume (the empty function returns) ─► coro_destroy
+ *        copy      the same on a copy stack (one run stack, created with the case)
+ *        stackless malloc a frame ─► run its step function to its end ─► free
  *
  *   units = 1       one at a time: create, finish, destroy, repeat (Google Benchmark picks the
  *                   count); create_ns = elapsed / ops
@@ -20,7 +22,27 @@
  * spawn_per_s: the churn of N tiny tasks (units = N > 1), each of which waits 0.5 ms and ends:
  *
  *      t0 ─► start all N as fast as possible ─► the last one has ended ─► t1
- *      spawn_per_s = N / (t1 - t0)
+ *      spawn_per_s = N / (t1 - t0)          the seed's figure, but read it with care: it can
+ *                                           never exceed N / 0.5 ms, so at small N it is the
+ *                                           sleep's arithmetic, and a timer that rounds the
+ *                                           sleep up (libev's 1 ms minimum wait, libevent's
+ *                                           coarse clock) lowers it without any spawn cost
+ *      the sleep actually slept is measured, not assumed:
+ *        coroutine  the poller under the scheduler is wrapped: every wait that may block is
+ *                   timed, so `slept` is the time the scheduler really spent waiting for
+ *                   timers (0 when the N tasks take longer to start than one sleep lasts:
+ *                   their sleeps then end while it is busy), and a wait that ran out reports
+ *                   how late it returned against the timeout it was given
+ *        thread     each thread reads the clock around its nanosleep; `slept` is the shortest
+ *                   (the threads sleep in parallel; the first to wake waited for the timer
+ *                   alone, the others also for a cpu)
+ *      churn_overhead_ns = (t1 - t0 - slept) / N   the headline: what starting, scheduling
+ *                                           and ending one task cost, the sleep taken out
+ *                                           whatever the timer made of it
+ *      timer_slack_ns   how late the timer wakes: coroutines, the mean lateness of the
+ *                       scheduler's timed-out waits (per poller: libev rounds up to 1 ms,
+ *                       epoll_wait to whole milliseconds); threads, the shortest real sleep
+ *                       less 0.5 ms; no row when no wait ran out
  *
  *      coroutine   cosched_spawn N times, then cosched_run: each task cosched_sleep(0.5 ms);
  *                  the scheduler's timed wait is the run's poller's wait (this op is measured
@@ -45,19 +67,24 @@
  *     reported: create_first_use_ns and create_ns. A guard stack is always a first use (mmap,
  *     mprotect, a page fault, munmap).
  *  c) Thread sleeps and the scheduler's timed waits both get the kernel's timer slack (50 us
- *     by default for a normal thread): a 0.5 ms sleep lasts 0.5-0.55 ms either way.
+ *     by default for a normal thread), and a poller whose wait takes milliseconds rounds the
+ *     sleep up further: measured per task (timer_slack_ns), and taken out of the overhead.
  *  d) Limits: a failed pthread_create or coro_create (EAGAIN, the map count, RLIMIT_AS) ends the
  *     sweep with a limit row and how many units were started; a batch that would not fit in
  *     the memory available (less a reserve) is not started (units_reached 0, the note says why).
+ *  e) Stackless units have no scheduler here (sched.h runs stackful coroutines): they are
+ *     measured by create_ns only; copy stacks run under the scheduler like the others.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "workloads/runtime/sched.h"
+#include "workloads/runtime/stackless.h"
 #include "workloads/support/units.h"
 
 #define SLEEP_NS 500000 /* the seed's task_spawn: 0.5 ms */
@@ -76,7 +103,14 @@ struct spawn_case {
     struct coro_pool *pool;
     struct poller *poller;
     struct cosched *sched;
+    struct coro_copy_stack *copy_stack; /* copy: the run stack of the case */
     atomic_long ran;       /* units whose function ran (threads and coroutines) */
+    atomic_llong slept_min; /* churn of threads: the shortest real sleep of this round */
+    struct poller_ops timed_ops; /* churn of coroutines: the poller's, with wait timed */
+    int (*real_wait)(struct poller *p, struct mux_event *out, int max, int64_t timeout_ns);
+    int64_t waited_ns;           /* this round: time in waits that could block */
+    int64_t late_ns;             /* this round: timed-out waits' lateness, summed */
+    long late_waits;
     long expected;         /* what `ran` must be at the end of the repetition */
     double first_use_ns;   /* pool: this repetition's first-use figure, per unit */
     char note[200];        /* what setup says; the churn adds its count */
@@ -90,10 +124,39 @@ static void *thread_empty(void *arg)
     return NULL;
 }
 
+/* The churn's poller wait, timed (one churn runs at a time, on one thread). */
+static _Thread_local struct spawn_case *tl_timed;
+
+static int timed_wait(struct poller *p, struct mux_event *out, int max, int64_t timeout_ns)
+{
+    struct spawn_case *s = tl_timed;
+    int64_t t0 = bench_now_ns();
+    int n = s->real_wait(p, out, max, timeout_ns);
+    int64_t took = bench_now_ns() - t0;
+    if (timeout_ns != 0)
+        s->waited_ns += took;
+    if (n == 0 && timeout_ns > 0 && took >= timeout_ns) { /* ran out (not EINTR: early) */
+        s->late_ns += took - timeout_ns;
+        s->late_waits++;
+    }
+    return n;
+}
+
+/* A task's real sleep, kept if it is the shortest of the round. */
+static void record_sleep(struct spawn_case *s, long long ns)
+{
+    long long seen = atomic_load_explicit(&s->slept_min, memory_order_relaxed);
+    while (ns < seen && !atomic_compare_exchange_weak(&s->slept_min, &seen, ns))
+        ;
+}
+
 static void *thread_sleeper(void *arg)
 {
+    struct spawn_case *s = arg;
+    int64_t t0 = bench_now_ns();
     nanosleep(&(struct timespec){.tv_nsec = SLEEP_NS}, NULL);
-    atomic_fetch_add(&((struct spawn_case *)arg)->ran, 1);
+    record_sleep(s, bench_now_ns() - t0);
+    atomic_fetch_add(&s->ran, 1);
     return NULL;
 }
 
@@ -104,8 +167,51 @@ static void coro_empty(void *arg)
 
 static void coro_sleeper(void *arg)
 {
+    struct spawn_case *s = arg;
+    int64_t t0 = bench_now_ns();
     cosched_sleep(SLEEP_NS);
-    atomic_fetch_add_explicit(&((struct spawn_case *)arg)->ran, 1, memory_order_relaxed);
+    record_sleep(s, bench_now_ns() - t0);
+    atomic_fetch_add_explicit(&s->ran, 1, memory_order_relaxed);
+}
+
+struct empty_frame {
+    struct stackless base;
+    struct spawn_case *s;
+};
+
+static int stackless_empty(struct stackless *sl)
+{
+    struct empty_frame *f = (struct empty_frame *)sl;
+    STACKLESS_BEGIN(sl);
+    atomic_fetch_add_explicit(&f->s->ran, 1, memory_order_relaxed);
+    STACKLESS_END(sl);
+}
+
+/* n stackless units: each frame allocated, run to its end, freed. Returns n, or how many were
+ * made before malloc failed (why[] says so), or -1 when one did not finish. */
+static long stackless_batch(struct spawn_case *s, long n, char *why, size_t len)
+{
+    struct empty_frame **frames = (struct empty_frame **)s->cos;
+    long made = 0, bad = -1;
+    for (; made < n; made++) {
+        if (!(frames[made] = malloc(sizeof **frames))) {
+            snprintf(why, len, "memory (malloc of a %zu-byte frame failed)", sizeof **frames);
+            break;
+        }
+        stackless_init(&frames[made]->base, stackless_empty);
+        frames[made]->s = s;
+    }
+    for (long i = 0; i < made; i++)
+        if (stackless_resume(&frames[i]->base) != STACKLESS_FINISHED && bad < 0)
+            bad = i;
+    for (long i = 0; i < made; i++)
+        free(frames[i]);
+    s->expected += made;
+    if (bad >= 0) {
+        snprintf(why, len, "stackless unit %ld did not finish in one resume", bad);
+        return -1;
+    }
+    return made;
 }
 
 /* n threads running fn, created then joined. Returns how many were created (n unless a limit
@@ -155,9 +261,10 @@ static double create_body(struct bench_case *c, struct bench_state *st, uint64_t
     char why[512] = "";
     int64_t t0 = bench_now_ns();
     for (uint64_t b = 0; b < batches; b++) {
-        long got = s->u.cfg.kind == UNIT_CORO ? coro_batch(s, per, why, sizeof why)
-                                            : thread_batch(s, per, thread_empty, why,
-                                                           sizeof why);
+        long got = s->u.cfg.alloc == ALLOC_STACKLESS ? stackless_batch(s, per, why, sizeof why)
+                   : s->u.cfg.kind == UNIT_CORO  ? coro_batch(s, per, why, sizeof why)
+                                                 : thread_batch(s, per, thread_empty, why,
+                                                                sizeof why);
         if (got < 0) {
             bench_fail(st, "%s", why);
             return 0;
@@ -243,12 +350,33 @@ static void churn_run_start(struct bench_case *c, struct bench_state *st)
     s->expected = 0;
 }
 
+/* The churn's figures for one round of N tasks that took t ns. */
+static void churn_counters(struct spawn_case *s, struct bench_state *st, int64_t t)
+{
+    double n = (double)s->u.units;
+    bench_counter(st, "spawn_per_s", n * 1e9 / (double)t, "per_s");
+    if (s->u.cfg.kind == UNIT_CORO) {
+        bench_counter(st, "churn_overhead_ns", (double)(t - s->waited_ns) / n, "ns");
+        if (s->late_waits)
+            bench_counter(st, "timer_slack_ns", (double)s->late_ns / (double)s->late_waits,
+                          "ns");
+        return;
+    }
+    double slept = (double)atomic_load(&s->slept_min);
+    bench_counter(st, "churn_overhead_ns", ((double)t - slept) / n, "ns");
+    bench_counter(st, "timer_slack_ns", slept - SLEEP_NS, "ns");
+}
+
 static double churn_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
 {
     struct spawn_case *s = c->ctx;
     char why[512] = "";
     double elapsed = 0;
     for (uint64_t i = 0; i < iters; i++) {
+        atomic_store(&s->slept_min, LLONG_MAX);
+        s->waited_ns = s->late_ns = 0;
+        s->late_waits = 0;
+        tl_timed = s;
         int64_t t0 = bench_now_ns();
         long got = s->u.cfg.kind == UNIT_CORO
                        ? churn_coro(s, why, sizeof why)
@@ -263,7 +391,7 @@ static double churn_body(struct bench_case *c, struct bench_state *st, uint64_t 
             bench_limit(st, (double)got, "%s", why);
             return 0;
         }
-        bench_counter(st, "spawn_per_s", (double)s->u.units * 1e9 / (double)t, "per_s");
+        churn_counters(s, st, t);
     }
     return elapsed;
 }
@@ -289,6 +417,8 @@ static void spawn_teardown(struct bench_case *c)
     s->sched = NULL;
     coro_pool_destroy(s->pool);
     s->pool = NULL;
+    coro_copy_stack_destroy(s->copy_stack);
+    s->copy_stack = NULL;
     if (s->poller)
         poller_destroy(s->poller);
     s->poller = NULL;
@@ -310,6 +440,12 @@ static int churn_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(msg, len, "poller %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
     }
+    /* Its waits timed: the same backend, its wait wrapped (timed_wait). */
+    s->timed_ops = *s->poller->ops;
+    s->real_wait = s->timed_ops.wait;
+    s->timed_ops.wait = timed_wait;
+    s->poller->ops = &s->timed_ops;
+    tl_timed = s;
     if (s->u.cfg.alloc == ALLOC_POOL &&
         (rc = coro_pool_create(&s->pool, s->u.cfg.stack_bytes, 0)) < 0) {
         snprintf(msg, len, "coro_pool_create: %s", strerror(-rc));
@@ -317,6 +453,7 @@ static int churn_setup(struct bench_case *c, char *msg, size_t len)
     }
     struct cosched_cfg cfg = {.poller = s->poller};
     units_coro_attr(&s->u.cfg, s->pool, &cfg.attr);
+    cfg.attr.copy_stack = s->copy_stack;
     if ((rc = cosched_create(&s->sched, &cfg)) < 0) {
         snprintf(msg, len, "cosched_create over %s: %s", s->ops->name, strerror(-rc));
         return BENCH_ERROR;
@@ -340,11 +477,32 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
     /* The most units alive at once: a batch (threads: their stacks until joined). */
     if (s->u.units > 1 && units_guard_fits(&g, s->u.units, msg, len) < 0)
         return BENCH_LIMIT;
-    if (s->u.cfg.kind == UNIT_CORO && units_coro_unsupported(msg, len) < 0)
+    if (s->u.cfg.kind == UNIT_CORO && s->u.cfg.alloc != ALLOC_STACKLESS &&
+        units_coro_unsupported(msg, len) < 0)
         return BENCH_SKIP;
     int rc = BENCH_OK;
-    if (s->u.cfg.kind == UNIT_CORO) {
+    char why[256];
+    if (s->u.cfg.alloc == ALLOC_COPY && coro_switch_probe(CORO_SWITCH_ASM, why, sizeof why)) {
+        snprintf(msg, len, "copy stacks need the assembly switch: %s", why);
+        return BENCH_SKIP;
+    }
+    if (s->u.cfg.alloc == ALLOC_STACKLESS) {
+        if (!(s->cos = units_touched_array((size_t)s->u.units, sizeof *s->cos))) {
+            snprintf(msg, len, "memory: no room for %ld frame handles", s->u.units);
+            return BENCH_LIMIT;
+        }
+        snprintf(s->note, sizeof s->note, "a %zu-byte frame from malloc, run to its end, freed",
+                 sizeof(struct empty_frame));
+    } else if (s->u.cfg.kind == UNIT_CORO) {
         units_coro_attr(&s->u.cfg, NULL, &s->cattr);
+        if (s->u.cfg.alloc == ALLOC_COPY) {
+            int err = coro_copy_stack_create(&s->copy_stack, s->u.cfg.stack_bytes);
+            if (err < 0) {
+                snprintf(msg, len, "coro_copy_stack_create: %s", strerror(-err));
+                return BENCH_ERROR;
+            }
+            s->cattr.copy_stack = s->copy_stack;
+        }
         if (s->op == OP_CREATE &&
             !(s->cos = units_touched_array((size_t)s->u.units, sizeof *s->cos))) {
             snprintf(msg, len, "memory: no room for %ld coroutine handles", s->u.units);
@@ -355,6 +513,7 @@ static int spawn_setup(struct bench_case *c, char *msg, size_t len)
         snprintf(s->note, sizeof s->note, "switch %s; %s", coro_switch_name(s->cattr.switch_kind),
                  s->u.cfg.alloc == ALLOC_GUARD ? "every stack mapped and unmapped (mmap, mprotect, "
                                                "munmap)"
+                 : s->u.cfg.alloc == ALLOC_COPY ? "one run stack; control blocks from malloc"
                  : s->op == OP_CHURN ? "pool warmed by one untimed round"
                                      : "create_ns: warm free list; create_first_use_ns: a "
                                        "fresh pool");
@@ -437,7 +596,8 @@ static int add_one(struct planning *p, const struct unit_config *cfg, enum spawn
         c->run_start = create_run_start;
         c->run_end = create_run_end;
     } else {
-        c->metric = NULL; /* spawn_per_s is a rate: a counter */
+        c->metric = NULL; /* rates and per-task figures: counters */
+        c->headline = "churn_overhead_ns";
         c->iterations = 1;
         c->body = churn_body;
         c->run_start = churn_run_start;
@@ -457,8 +617,9 @@ static int add_cases(void *arg, const struct unit_config *cfg, long long units)
     int rc = 0;
     if (p->first)
         rc = add_one(p, cfg, OP_CREATE, units, NULL);
-    /* A churn of one task measures a sleep, not a churn. */
-    if (!rc && units > 1 && (coro || p->first))
+    /* A churn of one task measures a sleep, not a churn; stackless units have no scheduler
+     * (quirk e). */
+    if (!rc && units > 1 && (coro || p->first) && cfg->alloc != ALLOC_STACKLESS)
         rc = add_one(p, cfg, OP_CHURN, units, coro ? p->poller : NULL);
     return rc;
 }
@@ -473,7 +634,8 @@ static int spawn_plan(struct plan *plan, const struct run_opts *o, const struct 
 const struct workload spawn_workload = {
     .name = "spawn",
     .summary = "create+join / create+destroy, one at a time and in batches; the churn of tiny "
-               "0.5 ms tasks, coroutines over each poller (auto: 16k pool and guard stacks)",
+               "0.5 ms tasks, coroutines over each poller (auto: 16k pool and guard stacks, a 64k "
+               "copy stack, stackless units for create only)",
     .params = params,
     .per_poller = 1,
     .plan = spawn_plan,

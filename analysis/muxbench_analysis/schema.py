@@ -10,9 +10,9 @@ tests (tests/cli/test_cli.py, standard library only) load it by path.
 COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
-    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "delay_ns", "ops",
-    "mean_ns", "busy_ns", "yield_every_ns", "metric", "stat", "value", "unit", "repetitions",
-    "iterations", "status", "note",
+    "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
+    "thp", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "metric", "stat", "value",
+    "unit", "repetitions", "iterations", "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -24,14 +24,14 @@ CORE_COLUMNS = (
 )
 
 NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
-                   "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "value",
+                   "agents", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "value",
                    "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "reg", "loop", "rate", "delay_ns", "ops", "mean_ns", "busy_ns",
-                "yield_every_ns")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "delay_ns", "ops",
+                "mean_ns", "busy_ns", "yield_every_ns")
 
 # p50/p95/p99: percentiles of per-operation samples within a repetition (median over them).
 PERCENTILE_STATS = ("p50", "p95", "p99")
@@ -67,18 +67,28 @@ METRICS = {
         "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
         "units_reached": "count",
     },
-    "ctxswitch": {"switch_ns": "ns", "switches_counted_ratio": "ratio",
+    "ctxswitch": {"switch_ns": "ns", "wake_ns": "ns", "switches_counted_ratio": "ratio",
+                  "voluntary_per_handoff": "ratio", "involuntary_per_handoff": "ratio",
+                  "syscalls_per_round_trip": "count", "round_trip_p99_ns": "ns",
                   "coro_overhead_ratio": "ratio", "units_reached": "count"},
     "memory": {
         "vsz_per_unit_bytes": "bytes", "rss_per_unit_bytes": "bytes",
         "kernel_per_unit_bytes": "bytes", "kernel_stack_per_unit_bytes": "bytes",
         "page_tables_per_unit_bytes": "bytes", "slab_per_unit_bytes": "bytes",
+        "anon_per_unit_bytes": "bytes",
+        "rss_per_unit_fit_bytes": "bytes", "anon_per_unit_fit_bytes": "bytes",
+        "vsz_per_unit_fit_bytes": "bytes", "kernel_per_unit_fit_bytes": "bytes",
+        "rss_fit_err_bytes": "bytes", "anon_fit_err_bytes": "bytes",
+        "vsz_fit_err_bytes": "bytes", "kernel_fit_err_bytes": "bytes",
         "units_reached": "count",
     },
     "spawn": {"create_ns": "ns", "create_first_use_ns": "ns", "spawn_per_s": "per_s",
+              "churn_overhead_ns": "ns", "timer_slack_ns": "ns",
               "units_reached": "count"},
     "echo": {"req_per_s": "per_s", "p50_us": "us", "p99_us": "us", "rss_bytes": "bytes",
-             "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count"},
+             "server_cpu_ratio": "ratio", "client_cpu_ratio": "ratio", "units_reached": "count",
+             # with agents (docs/agents.md): each agent's client CPU time / its window
+             **{"agent%d_client_cpu_ratio" % i: "ratio" for i in range(1, 9)}},
     "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
     "nwait": {"total_ns": "ns", "overhead_ns": "ns", "speedup": "ratio",
               "units_reached": "count"},
@@ -94,16 +104,21 @@ WORKLOADS = tuple(METRICS) + ("env",)
 
 
 def closed_loop(st):
-    """echo's closed-loop rows of a stats frame (loop empty: a CSV from before the column):
-    the comparison the claims and the echo plot make. Open-loop rows answer another question
-    (latency at a set rate) and are shown on their own."""
-    if "loop" not in st.columns:
-        return st
-    return st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
+    """echo's closed-loop rows with the local client of a stats frame (loop or clients empty: a
+    CSV from before the column): the comparison the claims and the echo plot make. Open-loop
+    rows answer another question (latency at a set rate), and rows whose load came from agents
+    (clients: addresses, or netns for transport=veth; docs/agents.md) another machine's or
+    path's; both are shown on their own."""
+    if "loop" in st.columns:
+        st = st[st["loop"].fillna("").astype(str).isin(["", "closed", "nan"])]
+    if "clients" in st.columns:
+        st = st[st["clients"].fillna("").astype(str).isin(["", "local", "nan"])]
+    return st
 
 PLACEMENTS = ("same-pu", "smt-sibling", "same-l3", "cross-l3", "cross-numa", "unpinned")
 
-# Environment items (docs/csv.md, "Environment rows"); vuln.<name> is open-ended.
+# Environment items (docs/csv.md, "Environment rows"); vuln.<name> and agent<N>.<field> (the
+# agents of a run, docs/agents.md) are open-ended.
 ENV_ITEMS = (
     "kernel", "cpu_model", "cpus_online", "cores", "smt", "governor", "turbo", "rlimit_nofile",
     "rlimit_nofile_max", "threads_max", "max_map_count", "io_uring_disabled",

@@ -192,7 +192,7 @@ ADD_MODEL = {
     "select": 25.0, "poll": 30.0, "epoll": 380.0, "epoll-et": 390.0, "io_uring": 520.0,
     "libevent-epoll": 520.0, "libev": 450.0, "libuv": 600.0,
 }
-SWITCH_MODEL = {  # (mechanism, placement) -> (switch_ns, counted/expected)
+SWITCH_MODEL = {  # (mechanism, placement) -> (switch_ns at same-pu else wake_ns, counted/expected)
     ("futex", "same-pu"): (2600.0, 1.01), ("futex", "same-l3"): (30000.0, 1.02),
     ("futex", "unpinned"): (14000.0, 0.98),
     ("pipe", "same-pu"): (3400.0, 1.0), ("pipe", "same-l3"): (34000.0, 1.01),
@@ -278,7 +278,10 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
     if "ctxswitch" not in omit:
         for (mech, place), (ns, ratio) in SWITCH_MODEL.items():
             c = dict(variant=mech, placement=place, units=2)
-            b.case("ctxswitch", "switch_ns", noisy(ns), cv(), iterations=100000, **c)
+            b.case("ctxswitch", "switch_ns" if place == "same-pu" else "wake_ns", noisy(ns),
+                   cv(), iterations=100000, **c)
+            b.case("ctxswitch", "syscalls_per_round_trip", 4.0 if mech == "pipe" else 3.5, 0.01,
+                   iterations=100000, **c)
             b.case("ctxswitch", "switches_counted_ratio", ratio, 0.01, iterations=100000, **c)
         for mech in ("futex", "pipe", "yield"):
             b.skipped("ctxswitch", "placement smt-sibling: the topology has no SMT siblings",
@@ -287,9 +290,13 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
                       variant=mech, placement="cross-l3")
             b.skipped("ctxswitch", "placement cross-numa: one NUMA node", variant=mech,
                       placement="cross-numa")
-        for mech, ns in (("coro-asm", 10.0), ("coro-ucontext", 220.0)):
+        for mech, ns in (("coro-asm", 10.0), ("coro-ucontext", 220.0), ("coro-raw", 9.0),
+                         ("coro-stackless", 1.5)):
             b.case("ctxswitch", "switch_ns", noisy(ns), cv(), iterations=10000000,
                    variant=mech, placement="same-pu", units=2)
+        for depth, ns in ((0, 40.0), (4096, 150.0)):
+            b.case("ctxswitch", "switch_ns", noisy(ns), cv(), iterations=10000000,
+                   variant="coro-copy", placement="same-pu", units=2, touch_bytes=depth)
 
     if "memory" not in omit:
         thread_n = [1, 10, 100] if quick else [1, 10, 100, 1000, 10000]
@@ -305,6 +312,8 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
              coro_n),
             ("coroutine", 64 * KiB, "guard", 4 * KiB, 68 * KiB, 4180.0, (0.0, 140.0, 420.0),
              coro_n),
+            ("coroutine", 64 * KiB, "copy", 0, 440.0, 430.0, (0.0, 1.0, 0.0), coro_n),
+            ("coroutine", "", "stackless", "", 32.0, 32.0, (0.0, 0.1, 0.0), coro_n),
         ]
         for var, sb, alloc, touch, vsz, rss, (ks, pt, sl), sweep in configs:
             limit_at = 32757 if alloc == "guard" else None
@@ -328,6 +337,13 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
                 for metric, v in zip(("kernel_stack_per_unit_bytes",
                                       "page_tables_per_unit_bytes", "slab_per_unit_bytes"), k):
                     b.case("memory", metric, v, cv(), iterations=1, **c)
+            # The sweep's fit: the per-unit cost as a slope, the noise in the intercept.
+            c = dict(variant=var, stack_bytes=sb, stack_alloc=alloc, touch_bytes=touch)
+            note = "least squares of the delta against N"
+            for metric, v in (("rss_per_unit_fit_bytes", rss), ("rss_fit_err_bytes", rss / 500),
+                              ("vsz_per_unit_fit_bytes", vsz),
+                              ("kernel_per_unit_fit_bytes", ks + pt + sl)):
+                b.derived("memory", metric, v, note, **c)
 
     if "spawn" not in omit:
         for var, sb, alloc, ns, rate in (
@@ -339,6 +355,11 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
             b.case("spawn", "create_ns", noisy(ns), cv() * 2, iterations=10000, **c)
             b.case("spawn", "spawn_per_s", noisy(rate), cv() * 2, iterations=100000,
                    units=1000, **c)
+            for n in (1000, 10000):
+                b.case("spawn", "churn_overhead_ns", noisy(1e9 / rate), cv() * 2,
+                       iterations=1, units=n, poller="" if var != "coroutine" else "epoll", **c)
+                b.case("spawn", "timer_slack_ns", noisy(60000.0), cv(), iterations=1,
+                       units=n, poller="" if var != "coroutine" else "epoll", **c)
 
     if "echo" not in omit:
         conns = [10, 100, 1000] if quick else [10, 100, 1000, 10000]

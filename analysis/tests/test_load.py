@@ -120,6 +120,25 @@ class LoadValid(TempDirCase):
                          "x.csv lines 3-5, 9")
 
 
+class EchoComparison(TempDirCase):
+    def test_agent_rows_are_left_out_of_the_closed_loop_comparison(self):
+        from muxbench_analysis import schema
+        b = CsvBuilder()
+        standard_env(b)
+        for clients, agents, rps in (("local", "", 100e3), ("10.0.0.2:7100", 1, 150e3),
+                                     ("netns", 2, 90e3)):
+            b.case("echo", "req_per_s", rps, poller="epoll", variant="coroutine", units=100,
+                   transport="veth" if clients == "netns" else "tcp", loop="closed",
+                   clients=clients, agents=agents)
+        b.complete()
+        ds = load(b.write(os.path.join(self.tmp, "a.csv")))
+        st = ds.stats("echo", "req_per_s")
+        self.assertEqual(len(st), 3)
+        kept = schema.closed_loop(st)
+        self.assertEqual(list(kept["clients"]), ["local"])
+        self.assertEqual(kept["median"].iloc[0], 100e3)
+
+
 class LoadErrors(TempDirCase):
     """Each bad file fails with a CSVError naming the file and what is wrong."""
 

@@ -99,6 +99,9 @@ static void t_fit_residuals(void)
     CHECK(near(f.slope, 1.5));
     CHECK(near(f.intercept, -2.0 / 3));
     CHECK(near(f.r2, 27.0 / 28)); /* SS_res 1/6 over SS_tot 14/3 */
+    CHECK(near(f.slope_se, sqrt(1.0 / 12))); /* sqrt(SS_res / (n - 2) / Sxx), Sxx = 2 */
+    CHECK_EQ(stats_fit_line(x, y, 2, &f), 0);
+    CHECK(isnan(f.slope_se)); /* two points: no residual to estimate an error from */
     const double flat[] = {5, 5, 5};
     CHECK_EQ(stats_fit_line(x, flat, 3, &f), 0);
     CHECK(near(f.slope, 0) && near(f.intercept, 5) && near(f.r2, 1));
@@ -315,6 +318,50 @@ static void t_placement_resolves(void)
     }
 }
 
+/* same-pu's choice: the cpu whose column of /proc/interrupts sums lowest, among those given;
+ * columns follow the header (an offline cpu has none), one-column lines count for the first. */
+static void t_placement_quietest_cpu(void)
+{
+    static const char text[] =
+        "           CPU0       CPU1       CPU3\n"
+        "  0:        100          5          7   IO-APIC   2-edge      timer\n"
+        "LOC:        900         10          3   Local timer interrupts\n"
+        "ERR:          0\n";
+    int all[] = {0, 1, 3}, two[] = {0, 1}, none_listed[] = {2, 0};
+    CHECK_EQ(placement_quietest_cpu(text, all, 3), 3);  /* 10 against 15 and 1000 */
+    CHECK_EQ(placement_quietest_cpu(text, two, 2), 1);
+    CHECK_EQ(placement_quietest_cpu(text, none_listed, 2), 2); /* no column: no interrupts */
+    CHECK_EQ(placement_quietest_cpu(text, all, 0), -1);
+}
+
+/* A caller's affinity mask (taskset) narrows every placement and survives bind + unbind. */
+static void t_placement_keeps_caller_mask(void)
+{
+    cpu_set_t orig, narrow, now;
+    CHECK_EQ(pthread_getaffinity_np(pthread_self(), sizeof orig, &orig), 0);
+    int last = -1;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        if (CPU_ISSET(i, &orig))
+            last = i;
+    CHECK(last >= 0);
+    CPU_ZERO(&narrow);
+    CPU_SET(last, &narrow);
+    CHECK_EQ(pthread_setaffinity_np(pthread_self(), sizeof narrow, &narrow), 0);
+    struct placement pl;
+    CHECK_EQ(placement_resolve(PL_SAME_PU, &pl, NULL, 0), 0);
+    CHECK_EQ(pl.cpu[0], last);
+    /* Two cpus cannot come out of a one-cpu mask. */
+    for (int i = PL_SMT_SIBLING; i <= PL_CROSS_NUMA; i++)
+        CHECK(placement_resolve((enum placement_id)i, &pl, NULL, 0) == -ENODEV);
+    CHECK_EQ(placement_resolve(PL_SAME_PU, &pl, NULL, 0), 0);
+    int cpu;
+    CHECK_EQ(placement_bind_self(&pl, 0, &cpu), 0);
+    CHECK_EQ(placement_unbind_self(), 0);
+    CHECK_EQ(pthread_getaffinity_np(pthread_self(), sizeof now, &now), 0);
+    CHECK(CPU_EQUAL(&now, &narrow));
+    CHECK_EQ(pthread_setaffinity_np(pthread_self(), sizeof orig, &orig), 0);
+}
+
 static void t_placement_binds_and_verifies(void)
 {
     int cpu = -1;
@@ -455,6 +502,8 @@ static const struct t_test tests[] = {
     {"params_duration", t_params_duration},
     {"case_names", t_case_names},
     {"placement_resolves", t_placement_resolves},
+    {"placement_quietest_cpu", t_placement_quietest_cpu},
+    {"placement_keeps_caller_mask", t_placement_keeps_caller_mask},
     {"placement_binds_and_verifies", t_placement_binds_and_verifies},
     {"shim_counters_and_time", t_shim_counters_and_time},
     {"shim_fail_and_limit", t_shim_fail_and_limit},

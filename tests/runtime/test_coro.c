@@ -25,9 +25,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <unwind.h>
+
+#include "tests/util/testutil.h"
 #include "workloads/runtime/coro.h"
 #include "workloads/runtime/coro_switch.h"
-#include "tests/util/testutil.h"
+#include "workloads/runtime/stackless.h"
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -342,6 +345,8 @@ static void t_stack_alignment(void)
 #endif
     static const size_t users[] = {0, 8, 24, 40, 100};
     for (int sk = 0; sk < CORO_STACK_KINDS; sk++) {
+        if (sk == CORO_STACK_COPY)
+            continue; /* copy_stack_frames_survive checks its alignment */
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             for (size_t u = 0; u < sizeof users / sizeof users[0]; u++) {
                 struct coro_pool *pool = NULL;
@@ -866,6 +871,8 @@ static void t_stack_touch(void)
     size_t page = coro_page_size();
     for (int sk = 0; sk < CORO_STACK_KINDS; sk++) {
         struct coro_pool *pool = NULL;
+        if (sk == CORO_STACK_COPY)
+            continue; /* no stack of its own to touch; copy_stack_frames_survive */
         if (sk == CORO_STACK_POOL)
             CHECK_EQ(coro_pool_create(&pool, 512 * KiB, 1), 0);
         struct coro_attr a = attr_of((enum coro_stack_kind)sk, 512 * KiB, pool);
@@ -987,6 +994,406 @@ struct test_case {
     int kinds;
 };
 
+/* ---------------------------------------------------------------------------------------- */
+/* copy stacks */
+
+struct copy_arg {
+    int id, rounds, seen;
+    size_t depth;
+    uintptr_t entry_sp;
+    int fails;
+};
+
+/* Keeps a pattern in a local across yields at a chosen depth: the frames are moved off the run
+ * stack while the others run on it, and must come back intact. */
+__attribute__((noinline)) static void copy_deep(struct copy_arg *a, size_t left)
+{
+    volatile unsigned char buf[1024];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(a->id * 31 + i + left);
+    if (left > sizeof buf) {
+        copy_deep(a, left - sizeof buf);
+    } else {
+        for (int r = 0; r < a->rounds; r++) {
+            coro_yield();
+            a->seen++;
+        }
+    }
+    for (size_t i = 0; i < sizeof buf; i++)
+        if (buf[i] != (unsigned char)(a->id * 31 + i + left))
+            a->fails++;
+}
+
+static void copy_co(void *arg)
+{
+    struct copy_arg *a = arg;
+    a->entry_sp = (uintptr_t)__builtin_frame_address(0);
+    copy_deep(a, a->depth);
+}
+
+static struct coro_attr copy_attr(struct coro_copy_stack *cs)
+{
+    struct coro_attr a;
+    coro_attr_init(&a);
+    a.stack_kind = CORO_STACK_COPY;
+    a.switch_kind = CORO_SWITCH_ASM;
+    a.stack_size = 0;
+    a.copy_stack = cs;
+    return a;
+}
+
+static void need_asm(void)
+{
+    char why[200];
+    if (coro_switch_probe(CORO_SWITCH_ASM, why, sizeof why) != 0) {
+        printf("SKIP: copy stacks need the assembly switch: %s\n", why);
+        exit(T_SKIP);
+    }
+}
+
+/* Three coroutines on one run stack, interleaved, each suspended 8-24 KiB deep: every local
+ * survives, the saved size follows the depth, and each finishes. */
+static void t_copy_stack_frames_survive(void)
+{
+    need_asm();
+    struct coro_copy_stack *cs;
+    CHECK_EQ(coro_copy_stack_create(&cs, 128 * KiB), 0);
+    struct coro_attr a = copy_attr(cs);
+    struct copy_arg args[3];
+    struct coro *co[3];
+    for (int i = 0; i < 3; i++) {
+        args[i] = (struct copy_arg){.id = i + 1, .rounds = 4, .depth = (size_t)(i + 1) * 8 * KiB};
+        CHECK_EQ(coro_create(&co[i], &a, copy_co, &args[i]), 0);
+    }
+    for (int r = 0; r < 4; r++) {
+        for (int i = 0; i < 3; i++) {
+            CHECK_EQ(coro_resume(co[i]), 0);
+            struct coro_stack_info info;
+            coro_stack_info(co[i], &info);
+            CHECK_EQ(info.kind, CORO_STACK_COPY);
+            CHECK_EQ(info.map_entries, 0);
+            CHECK(info.saved_bytes >= args[i].depth);
+            /* 1 KiB frames plus their overhead; AddressSanitizer's redzones make them larger. */
+            CHECK(info.saved_bytes <= (TEST_ASAN ? 2 : 1) * args[i].depth + 8 * KiB);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(coro_resume(co[i]), 1);
+        CHECK_EQ(args[i].seen, 4);
+        CHECK_EQ(args[i].fails, 0);
+        CHECK_EQ(args[i].entry_sp % 16, 0);
+    }
+    CHECK_EQ(coro_copy_stack_destroy(cs), -EBUSY); /* coroutines made on it still exist */
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(coro_destroy(co[i]), 0);
+    CHECK_EQ(coro_copy_stack_destroy(cs), 0);
+}
+
+struct copy_nest {
+    struct coro *other;
+    int rc;
+};
+
+static void copy_nest_co(void *arg)
+{
+    struct copy_nest *n = arg;
+    n->rc = coro_resume(n->other);
+}
+
+static void copy_idle_co(void *arg) { (void)arg; }
+
+/* A copy coroutine resuming another of its run stack would overwrite its own frames: -EBUSY.
+ * One on another run stack, or a guarded one, is fine. */
+static void t_copy_stack_refuses_sibling(void)
+{
+    need_asm();
+    struct coro_copy_stack *cs, *cs2;
+    CHECK_EQ(coro_copy_stack_create(&cs, 32 * KiB), 0);
+    CHECK_EQ(coro_copy_stack_create(&cs2, 32 * KiB), 0);
+    struct coro_attr a = copy_attr(cs), a2 = copy_attr(cs2);
+    struct copy_nest n = {0};
+    struct coro *outer, *sibling, *elsewhere;
+    CHECK_EQ(coro_create(&outer, &a, copy_nest_co, &n), 0);
+    CHECK_EQ(coro_create(&sibling, &a, copy_idle_co, NULL), 0);
+    CHECK_EQ(coro_create(&elsewhere, &a2, copy_idle_co, NULL), 0);
+    n.other = sibling;
+    CHECK_EQ(coro_resume(outer), 1);
+    CHECK_EQ(n.rc, -EBUSY);
+    CHECK_EQ(coro_destroy(outer), 0);
+    CHECK_EQ(coro_create(&outer, &a, copy_nest_co, &n), 0);
+    n.other = elsewhere;
+    CHECK_EQ(coro_resume(outer), 1);
+    CHECK_EQ(n.rc, 1);
+    CHECK_EQ(coro_destroy(outer), 0);
+    CHECK_EQ(coro_destroy(sibling), 0);
+    CHECK_EQ(coro_destroy(elsewhere), 0);
+    CHECK_EQ(coro_copy_stack_destroy(cs), 0);
+    CHECK_EQ(coro_copy_stack_destroy(cs2), 0);
+}
+
+/* Bad attributes: no run stack, the ucontext switch (it saves no sp to copy from), a size
+ * that is not the run stack's, a run stack of a bad size. */
+static void t_copy_stack_validation(void)
+{
+    need_asm();
+    struct coro_copy_stack *cs;
+    CHECK_EQ(coro_copy_stack_create(&cs, 100), -EINVAL);
+    CHECK(cs == NULL);
+    CHECK_EQ(coro_copy_stack_create(&cs, 16 * KiB), 0);
+    struct coro *c;
+    struct coro_attr a = copy_attr(NULL);
+    CHECK_EQ(coro_create(&c, &a, copy_idle_co, NULL), -EINVAL);
+    a = copy_attr(cs);
+    a.switch_kind = CORO_SWITCH_UCONTEXT;
+    CHECK_EQ(coro_create(&c, &a, copy_idle_co, NULL), -EINVAL);
+    a = copy_attr(cs);
+    a.stack_size = 32 * KiB;
+    CHECK_EQ(coro_create(&c, &a, copy_idle_co, NULL), -EINVAL);
+    a.stack_size = 16 * KiB;
+    CHECK_EQ(coro_create(&c, &a, copy_idle_co, NULL), 0);
+    CHECK_EQ(coro_destroy(c), 0);
+    CHECK_EQ(coro_copy_stack_destroy(cs), 0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* stackless coroutines */
+
+struct counter_frame {
+    struct stackless base;
+    int n, limit;
+};
+
+static int counter_step(struct stackless *s)
+{
+    struct counter_frame *f = (struct counter_frame *)s;
+    STACKLESS_BEGIN(s);
+    for (f->n = 0; f->n < f->limit; f->n++)
+        STACKLESS_YIELD(s);
+    STACKLESS_END(s);
+}
+
+/* A frame's fields carry the state across suspensions; it ends after `limit` yields and then
+ * refuses to run. */
+static void t_stackless_resume(void)
+{
+    struct counter_frame f = {.limit = 3};
+    stackless_init(&f.base, counter_step);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(stackless_resume(&f.base), STACKLESS_YIELDED);
+        CHECK_EQ(f.n, i);
+    }
+    CHECK_EQ(stackless_resume(&f.base), STACKLESS_FINISHED);
+    CHECK_EQ(f.n, 3);
+    CHECK_EQ(stackless_resume(&f.base), -1);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* unwinding through the switch */
+
+struct unwind_walk {
+    int frames;
+};
+
+static _Unwind_Reason_Code unwind_count(struct _Unwind_Context *ctx, void *arg)
+{
+    (void)ctx;
+    ((struct unwind_walk *)arg)->frames++;
+    return _URC_NO_REASON;
+}
+
+static int unwind_end;
+static int unwind_frames;
+
+__attribute__((noinline)) static void unwind_inner(void)
+{
+    struct unwind_walk w = {0};
+    unwind_end = _Unwind_Backtrace(unwind_count, &w);
+    unwind_frames = w.frames;
+    __asm__ volatile("" ::: "memory");
+}
+
+static void unwind_co(void *arg)
+{
+    (void)arg;
+    unwind_inner();
+}
+
+/* From inside a coroutine the unwinder reaches the coroutine's first frame and stops there
+ * cleanly (end of stack), instead of running off into the stack's garbage. */
+static void t_backtrace_inside_coroutine(void)
+{
+    struct coro_attr a = attr_of(CORO_STACK_GUARD, 64 * KiB, NULL);
+    struct coro *c;
+    CHECK_EQ(coro_create(&c, &a, unwind_co, NULL), 0);
+    unwind_end = -1;
+    CHECK_EQ(coro_resume(c), 1);
+    if (unwind_end != _URC_END_OF_STACK)
+        fprintf(stderr, "_Unwind_Backtrace ended with %d after %d frames\n", unwind_end,
+                unwind_frames);
+    CHECK_EQ(unwind_end, _URC_END_OF_STACK);
+    CHECK(unwind_frames >= 3 && unwind_frames <= 12);
+    CHECK_EQ(coro_destroy(c), 0);
+}
+
+/* What gdb runs (test_coro asm --unwind-target): a coroutine resumed twice, suspended in a
+ * named function between. */
+__attribute__((noinline)) static void gdb_parked_here(void)
+{
+    coro_yield();
+    __asm__ volatile("" ::: "memory");
+}
+
+static void gdb_co(void *arg)
+{
+    (void)arg;
+    gdb_parked_here();
+}
+
+__attribute__((noinline)) static int unwind_target(void)
+{
+    struct coro_attr a = attr_of(CORO_STACK_GUARD, 64 * KiB, NULL);
+    struct coro *c;
+    if (coro_create(&c, &a, gdb_co, NULL) != 0)
+        return 1;
+    int rc = coro_resume(c) == 0 && coro_resume(c) == 1 ? 0 : 1;
+    coro_destroy(c);
+    return rc;
+}
+
+static char self_path[4096];
+
+/* gdb, stopped at the third coro_switch (the second resume) at each instruction of the
+ * switch: before the stack changes, `bt` reaches main and frame 1's saved registers are
+ * known; after it, `bt` shows the coroutine's frames down to gdb_parked_here and gdb_co. */
+static void t_unwind_through_switch(void)
+{
+    need_asm();
+    if (system("gdb --version >/dev/null 2>&1") != 0) {
+        printf("SKIP: gdb is not installed\n");
+        exit(T_SKIP);
+    }
+#if defined(__x86_64__)
+    const int after_load = 11, in_pops = 14;
+#elif defined(__aarch64__)
+    const int after_load = 18, in_pops = 25;
+#else
+    printf("SKIP: no instruction counts for this architecture\n");
+    exit(T_SKIP);
+#endif
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "gdb -batch -nx -ex 'set startup-with-shell off' -ex 'break *coro_switch' "
+             "-ex run -ex continue -ex continue -ex 'stepi 7' -ex 'echo @@before\\n' -ex bt "
+             "-ex 'frame 1' -ex 'info frame' -ex 'stepi %d' -ex 'echo @@after\\n' -ex bt "
+             "-ex 'stepi %d' -ex 'echo @@pops\\n' -ex bt -ex kill "
+             "--args '%s' asm --unwind-target 2>&1",
+             after_load - 7, in_pops - after_load, self_path);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    static char out[65536];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    char *before = strstr(out, "@@before"), *after = before ? strstr(before, "@@after") : NULL;
+    char *pops = after ? strstr(after, "@@pops") : NULL;
+    if (!pops) {
+        if (strstr(out, "ptrace")) {
+            printf("SKIP: gdb cannot trace here: %.300s\n", out);
+            exit(T_SKIP);
+        }
+        fprintf(stderr, "gdb said:\n%s\n", out);
+        CHECK(pops != NULL);
+        return;
+    }
+    *after = '\0';
+    *pops = '\0';
+    /* Frame 1's saved registers come from the switch's unwind rules. */
+    int ok_before = strstr(before, "coro_resume") &&
+                    strstr(before, "main") && strstr(before, "rbx at 0x") != NULL;
+#if defined(__aarch64__)
+    ok_before = strstr(before, "coro_resume") && strstr(before, "main") &&
+                strstr(before, "x19 at 0x") != NULL;
+#endif
+    /* gdb_co tail-calls gdb_parked_here: the coroutine's frames end at coro_entry. */
+    int ok_after = strstr(after + 1, "gdb_parked_here") && strstr(after + 1, "coro_entry") &&
+                   !strstr(after + 1, "unwind_target");
+    int ok_pops = strstr(pops + 1, "gdb_parked_here") && strstr(pops + 1, "coro_entry") &&
+                  !strstr(pops + 1, "unwind_target");
+    if (!ok_before || !ok_after || !ok_pops)
+        fprintf(stderr, "before the switch:\n%s\nafter the load:\n%s\nin the pops:\n%s\n",
+                before, after + 1, pops + 1);
+    CHECK(ok_before);
+    CHECK(ok_after);
+    CHECK(ok_pops);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* a frame larger than the guard page */
+
+#define CLASH_FRAME (48 * 1024)
+
+/* A frame of 48 KiB whose lowest byte is written first: without stack-clash probing the write
+ * lands 48 KiB below the frame, far past a 4 KiB guard page. */
+__attribute__((noinline)) static void clash_big_frame(void)
+{
+    volatile char big[CLASH_FRAME];
+    big[0] = 1;
+    __asm__ volatile("" : : "r"(big) : "memory");
+}
+
+static void clash_co(void *arg)
+{
+    (void)arg;
+    clash_big_frame();
+}
+
+static char *clash_guard_lo, *clash_guard_hi;
+
+static void clash_on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    char *at = si->si_addr;
+    _exit(at >= clash_guard_lo && at < clash_guard_hi ? 0 : 3);
+}
+
+/* Coroutine code is built with -fstack-clash-protection: a 48 KiB frame on a 16 KiB guarded
+ * stack faults on the guard page itself (the probes walk down page by page), whatever lies
+ * below it. Without probing the first write lands 32 KiB past the guard: no fault, or a fault
+ * elsewhere. */
+static void t_stack_clash_hits_guard(void)
+{
+    size_t page = coro_page_size();
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct coro_attr a = attr_of(CORO_STACK_GUARD, 16 * KiB, NULL);
+        struct coro *c;
+        if (coro_create(&c, &a, clash_co, NULL) != 0)
+            _exit(4);
+        struct coro_stack_info info;
+        coro_stack_info(c, &info);
+        clash_guard_hi = info.lo;
+        clash_guard_lo = (char *)info.lo - page;
+        static char alt[64 * 1024];
+        stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+        struct sigaction sa = {.sa_sigaction = clash_on_segv, .sa_flags = SA_SIGINFO | SA_ONSTACK};
+        if (sigaltstack(&ss, NULL) < 0 || sigaction(SIGSEGV, &sa, NULL) < 0)
+            _exit(4);
+        coro_resume(c);
+        _exit(2); /* nothing faulted */
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: %s %d (2: no fault, 3: a fault outside the guard page)\n",
+                WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* CMake reads the names from these lines: keep one entry per line, in this form. */
 static const struct test_case tests[] = {
     {"callee_saved_regs", t_callee_saved_regs, BOTH},
@@ -1001,6 +1408,13 @@ static const struct test_case tests[] = {
     {"stack_size_validation", t_stack_size_validation, ANY},
     {"map_count_limit", t_map_count_limit, ANY},
     {"names_and_probe", t_names_and_probe, ANY},
+    {"copy_stack_frames_survive", t_copy_stack_frames_survive, ANY},
+    {"copy_stack_refuses_sibling", t_copy_stack_refuses_sibling, ANY},
+    {"copy_stack_validation", t_copy_stack_validation, ANY},
+    {"stackless_resume", t_stackless_resume, ANY},
+    {"backtrace_inside_coroutine", t_backtrace_inside_coroutine, BOTH},
+    {"unwind_through_switch", t_unwind_through_switch, ANY},
+    {"stack_clash_hits_guard", t_stack_clash_hits_guard, ANY},
 };
 
 int main(int argc, char **argv)
@@ -1011,6 +1425,10 @@ int main(int argc, char **argv)
             printf("%s %s\n", tests[i].name, tests[i].kinds == BOTH ? "asm,ucontext" : "any");
         return 0;
     }
+    if (argc == 3 && strcmp(argv[2], "--unwind-target") == 0)
+        return unwind_target();
+    if (readlink("/proc/self/exe", self_path, sizeof self_path - 1) < 0)
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
     if (argc != 3) {
         fprintf(stderr, "usage: %s <asm|ucontext|any> <test> | --list\n", argv[0]);
         return 2;

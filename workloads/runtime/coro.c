@@ -42,6 +42,14 @@
  *     ucontext_t is zeroed under ASan. None of this is compiled into a normal build.
  *  g) The pool has no guard pages: an overflow runs into the stack below. Use guard stacks to
  *     find the depth a workload needs, the pool to fit a million.
+ *  h) Copy stacks: all copying happens on the resumer's stack, never on the run stack being
+ *     overwritten. A resume restores the coroutine's saved frames to the addresses they had
+ *     (the run stack is at one address for its life, so pointers into those frames stay valid
+ *     while the coroutine runs) and switches; when control comes back, the coroutine's saved
+ *     sp says how deep it is, and [sp, top) is copied out to its buffer (grown as needed, never
+ *     shrunk). A new coroutine's first frame is built at the run stack's top by its first
+ *     resume. Under AddressSanitizer the copies skip the shadow checks (the frames hold
+ *     redzones) and the restored range is unpoisoned.
  */
 #define _GNU_SOURCE
 #include "workloads/runtime/coro.h"
@@ -100,6 +108,9 @@ struct coro {
     size_t stack_size;    /* lo .. top */
     size_t control_bytes;
     struct coro_pool *pool;
+    struct coro_copy_stack *copy; /* copy: the run stack; the block is malloc'ed */
+    char *saved;                  /* copy: the frames saved at the last yield */
+    size_t saved_len, saved_cap;
     unsigned char state, switch_kind, stack_kind;
 #if CORO_ASAN
     void *fake_stack;         /* ASan's fake stack of this coroutine while it is suspended */
@@ -115,6 +126,12 @@ struct coro_pool {
     char *bump, *bump_end; /* uncarved space in the newest chunk */
     void *free_list;       /* link stored in the top word of each free stack */
     size_t nfree, in_use;
+};
+
+struct coro_copy_stack {
+    char *lo;      /* lowest usable byte (a guard page below) */
+    size_t size;
+    size_t users;  /* coroutines made on it that are not destroyed */
 };
 
 static _Thread_local struct coro *tl_current;
@@ -140,6 +157,8 @@ const char *coro_stack_kind_name(enum coro_stack_kind kind)
         return "guard";
     case CORO_STACK_POOL:
         return "pool";
+    case CORO_STACK_COPY:
+        return "copy";
     }
     return NULL;
 }
@@ -408,6 +427,106 @@ static void pool_put(struct coro_pool *p, char *stack)
     p->nfree++;
 }
 
+/* ---- copy stacks ---- */
+
+static void coro_entry(void *p);
+
+int coro_copy_stack_create(struct coro_copy_stack **cs, size_t stack_size)
+{
+    if (!cs)
+        return -EINVAL;
+    *cs = NULL;
+    size_t size;
+    if (coro_stack_round(stack_size, &size) < 0)
+        return -EINVAL;
+    struct coro_copy_stack *s = calloc(1, sizeof *s);
+    if (!s) {
+        tl_limit = CORO_LIMIT_MEMORY;
+        return -ENOMEM;
+    }
+    int rc = guard_stack_map(size, &s->lo);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    s->size = size;
+    *cs = s;
+    return 0;
+}
+
+int coro_copy_stack_destroy(struct coro_copy_stack *s)
+{
+    if (!s)
+        return 0;
+    if (s->users)
+        return -EBUSY;
+    munmap(s->lo - coro_page_size(), s->size + coro_page_size());
+    free(s);
+    return 0;
+}
+
+/* Copies between the run stack and a buffer without ASan's checks: the frames being moved
+ * hold redzones (quirk h). A plain memcpy elsewhere. */
+#if CORO_ASAN
+__attribute__((no_sanitize_address)) static void frames_copy(char *dst, const char *src,
+                                                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+#else
+#define frames_copy memcpy
+#endif
+
+/* After a copy coroutine yielded: its frames from its saved sp to the run stack's top go to
+ * its buffer. 0, or -ENOMEM when the buffer could not grow. */
+static int copy_save(struct coro *c)
+{
+    char *top = c->copy->lo + c->copy->size;
+    size_t len = (size_t)(top - (char *)c->ctx.sp);
+    if (len > c->saved_cap) {
+        size_t cap = c->saved_cap ? c->saved_cap : 256;
+        while (cap < len)
+            cap *= 2;
+        char *grown = realloc(c->saved, cap);
+        if (!grown) {
+            tl_limit = CORO_LIMIT_MEMORY;
+            return -ENOMEM;
+        }
+        c->saved = grown;
+        c->saved_cap = cap;
+    }
+    frames_copy(c->saved, c->ctx.sp, len);
+    c->saved_len = len;
+    return 0;
+}
+
+/* Before a copy coroutine runs: its frames back where they were, or its first frame. */
+static void copy_restore(struct coro *c)
+{
+    char *top = c->copy->lo + c->copy->size;
+    if (c->state == CORO_NEW) {
+#if MUX_CORO_HAVE_ASM
+        coro_ctx_make(&c->ctx, top, coro_entry, c);
+#endif
+        return;
+    }
+#if CORO_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(c->ctx.sp, c->saved_len);
+#endif
+    frames_copy(c->ctx.sp, c->saved, c->saved_len);
+    (void)top;
+}
+
+/* Whether the running code is on copy stack s (a copy coroutine of s is current). */
+static int running_on(const struct coro_copy_stack *s)
+{
+    for (struct coro *r = tl_current; r; r = r->resumer)
+        if (r->copy == s)
+            return 1;
+    return 0;
+}
+
 /* ---- switching ---- */
 
 /* Leaves coroutine c for its resumer; `final` when c has finished and will never run again. */
@@ -472,6 +591,11 @@ int coro_resume(struct coro *c)
         return -EINVAL;
     if (c->state == CORO_RUNNING)
         return -EBUSY;
+    if (c->copy) {
+        if (running_on(c->copy))
+            return -EBUSY;
+        copy_restore(c);
+    }
     struct coro *prev = tl_current;
     c->resumer = prev;
     c->state = CORO_RUNNING;
@@ -490,7 +614,13 @@ int coro_resume(struct coro *c)
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
     tl_current = prev;
-    return c->state == CORO_FINISHED ? 1 : 0;
+    if (c->state == CORO_FINISHED)
+        return 1;
+    if (c->copy && copy_save(c) < 0) {
+        c->state = CORO_FINISHED; /* its frames are lost: it can only be destroyed */
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 void coro_yield(void)
@@ -530,6 +660,39 @@ __attribute__((noinline)) static int uc_prepare(struct coro *c, char *lo, size_t
 #else
     makecontext(c->uc, (void (*)(void))coro_uc_entry, 1, (unsigned)(uintptr_t)c);
 #endif
+    return 0;
+}
+
+/* A copy coroutine: its control block and user area on the heap, its frames on the run
+ * stack only while it runs (quirk h). */
+static int copy_create(struct coro **out, const struct coro_attr *attr, coro_fn fn, void *arg)
+{
+    struct coro_copy_stack *s = attr->copy_stack;
+    if (attr->user_bytes > s->size)
+        return -EINVAL;
+    size_t block = ROUND16(sizeof(struct coro)) + ROUND16(attr->user_bytes);
+    struct coro *c = aligned_alloc(16, block);
+    if (!c) {
+        tl_limit = CORO_LIMIT_MEMORY;
+        return -ENOMEM;
+    }
+    memset(c, 0, sizeof *c);
+    c->user = NULL;
+    if (attr->user_bytes) {
+        c->user = (char *)c + ROUND16(sizeof(struct coro));
+        memset(c->user, 0, attr->user_bytes);
+    }
+    c->fn = fn;
+    c->arg = arg;
+    c->lo = s->lo;
+    c->stack_size = s->size;
+    c->control_bytes = 0; /* none of it on the run stack */
+    c->copy = s;
+    c->state = CORO_NEW;
+    c->switch_kind = CORO_SWITCH_ASM;
+    c->stack_kind = CORO_STACK_COPY;
+    s->users++;
+    *out = c;
     return 0;
 }
 
@@ -573,6 +736,16 @@ int coro_create(struct coro **out, const struct coro_attr *attr, coro_fn fn, voi
                 return -EINVAL;
         }
         break;
+    case CORO_STACK_COPY:
+        if (!attr->copy_stack || uc)
+            return -EINVAL; /* the saved sp says what to copy: the asm switch only */
+        size = attr->copy_stack->size;
+        if (attr->stack_size) {
+            size_t want;
+            if (coro_stack_round(attr->stack_size, &want) < 0 || want != size)
+                return -EINVAL;
+        }
+        return copy_create(out, attr, fn, arg);
     default:
         return -EINVAL;
     }
@@ -627,6 +800,9 @@ int coro_create(struct coro **out, const struct coro_attr *attr, coro_fn fn, voi
     c->stack_size = size;
     c->control_bytes = control;
     c->pool = attr->stack_kind == CORO_STACK_POOL ? attr->pool : NULL;
+    c->copy = NULL;
+    c->saved = NULL;
+    c->saved_len = c->saved_cap = 0;
     c->state = CORO_NEW;
     c->switch_kind = (unsigned char)attr->switch_kind;
     c->stack_kind = (unsigned char)attr->stack_kind;
@@ -654,6 +830,12 @@ int coro_destroy(struct coro *c)
         return 0;
     if (c->state == CORO_RUNNING)
         return -EBUSY;
+    if (c->copy) {
+        c->copy->users--;
+        free(c->saved);
+        free(c);
+        return 0;
+    }
     /* c lives on the stack being freed: read what we need first. */
     char *lo = c->lo;
     size_t size = c->stack_size;
@@ -678,7 +860,8 @@ void coro_stack_info(const struct coro *c, struct coro_stack_info *info)
     info->control_bytes = c->control_bytes;
     info->usable = c->stack_size - c->control_bytes;
     info->guard_bytes = c->pool ? 0 : coro_page_size();
-    info->map_entries = c->pool ? 0 : 2;
+    info->map_entries = c->pool || c->copy ? 0 : 2;
+    info->saved_bytes = c->copy ? c->saved_len : 0;
 }
 
 enum coro_stack_kind coro_stack_kind_of(const struct coro *c)
@@ -686,7 +869,7 @@ enum coro_stack_kind coro_stack_kind_of(const struct coro *c)
     return (enum coro_stack_kind)c->stack_kind;
 }
 
-int coro_stack_map_entries(const struct coro *c) { return c->pool ? 0 : 2; }
+int coro_stack_map_entries(const struct coro *c) { return c->pool || c->copy ? 0 : 2; }
 
 /* Each level writes both ends of a 1 KiB buffer, so no page in the range is skipped; the asm
  * barrier after the recursive call keeps the frame alive (no tail call, no loop). */
@@ -707,4 +890,27 @@ void coro_stack_touch(size_t bytes)
 {
     if (bytes)
         (void)touch_down(bytes);
+}
+
+/* touch_down with a yield at the bottom (coro_stack_touch_yield). */
+__attribute__((noinline)) static size_t touch_down_yield(size_t left)
+{
+    volatile char buf[TOUCH_FRAME];
+    buf[0] = (char)left;
+    buf[TOUCH_FRAME - 1] = (char)left;
+    size_t r = 0;
+    if (left > TOUCH_FRAME)
+        r = touch_down_yield(left - TOUCH_FRAME);
+    else
+        coro_yield();
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    return r + (size_t)buf[0];
+}
+
+void coro_stack_touch_yield(size_t bytes)
+{
+    if (bytes)
+        (void)touch_down_yield(bytes);
+    else
+        coro_yield();
 }

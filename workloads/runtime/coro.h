@@ -28,6 +28,17 @@
  *                                      chunk is one map entry for many stacks, which is how a
  *                                      million coroutines fit. An overflow silently corrupts the
  *                                      stack below.
+ *   copy           CORO_STACK_COPY     no stack of its own: every copy coroutine of a struct
+ *                                      coro_copy_stack runs on that one guarded run stack, and
+ *                                      when it yields the resumer copies the part it used (from
+ *                                      its saved sp to the top) into a heap buffer of the
+ *                                      coroutine; the next resume copies it back. A parked
+ *                                      coroutine costs its control block plus the depth it was
+ *                                      suspended at, and each switch pays a copy of that depth.
+ *                                      coro-asm only. A copy coroutine must not resume another
+ *                                      of the same run stack (-EBUSY: their frames would
+ *                                      overlap), and nothing may keep a pointer into a
+ *                                      suspended copy coroutine's stack: its frames are moved.
  *
  * Stack sizes: a request is rounded up to whole pages; below CORO_STACK_MIN or above
  * CORO_STACK_MAX is -EINVAL. `stack_size` is the mapped stack excluding the guard page. The
@@ -70,8 +81,9 @@ enum coro_switch_kind {
 enum coro_stack_kind {
     CORO_STACK_GUARD = 0, /* "guard" */
     CORO_STACK_POOL = 1,  /* "pool" */
+    CORO_STACK_COPY = 2,  /* "copy" */
 };
-#define CORO_STACK_KINDS 2
+#define CORO_STACK_KINDS 3
 
 /* Why the last failing allocation on this thread failed (memory workload: limits are data). */
 enum coro_limit {
@@ -89,6 +101,7 @@ typedef void (*coro_fn)(void *arg);
 
 struct coro;      /* lives at the top of its own stack */
 struct coro_pool; /* stacks of one size, carved from chunks */
+struct coro_copy_stack; /* the run stack copy coroutines share */
 
 struct coro_attr {
     size_t stack_size;               /* bytes, rounded up to pages (pool: 0 or the pool's size) */
@@ -96,6 +109,8 @@ struct coro_attr {
     enum coro_switch_kind switch_kind;
     struct coro_pool *pool;          /* required for CORO_STACK_POOL, ignored otherwise */
     size_t user_bytes;               /* a caller area in the control block (coro_user_area) */
+    struct coro_copy_stack *copy_stack; /* required for CORO_STACK_COPY (stack_size: 0 or its
+                                           size), ignored otherwise */
 };
 
 /* Defaults: CORO_STACK_DEFAULT, guard, coro-asm where available (else coro-ucontext). */
@@ -103,7 +118,7 @@ void coro_attr_init(struct coro_attr *attr);
 
 /* Names as the CSV and the command line spell them; NULL for an unknown kind. */
 const char *coro_switch_name(enum coro_switch_kind kind);   /* "coro-asm", "coro-ucontext" */
-const char *coro_stack_kind_name(enum coro_stack_kind kind); /* "guard", "pool" */
+const char *coro_stack_kind_name(enum coro_stack_kind kind); /* "guard", "pool", "copy" */
 const char *coro_limit_name(enum coro_limit limit);          /* "none", "max_map_count", ... */
 /* Parses a switch name; 0 or -EINVAL. */
 int coro_switch_from_name(const char *name, enum coro_switch_kind *kind);
@@ -136,6 +151,13 @@ struct coro_pool_stats {
 };
 void coro_pool_get_stats(const struct coro_pool *pool, struct coro_pool_stats *st);
 
+/* ---- copy stacks ----
+ * One guarded run stack of stack_size bytes (page-rounded) for any number of copy coroutines
+ * of this thread. 0 or -errno (-EINVAL size, -ENOMEM with coro_last_limit()). Destroy: -EBUSY
+ * (nothing freed) while a coroutine made on it exists, else 0. */
+int coro_copy_stack_create(struct coro_copy_stack **cs, size_t stack_size);
+int coro_copy_stack_destroy(struct coro_copy_stack *cs);
+
 /* ---- coroutines ---- */
 
 /* Creates a suspended coroutine that will run fn(arg) at its first resume. 0 or -errno; on
@@ -148,7 +170,9 @@ int coro_destroy(struct coro *c);
 
 /* Runs c until it yields or its function returns. Returns 0 when it yielded, 1 when it
  * finished during this resume, -EINVAL if it had already finished, -EBUSY if it is running
- * (resuming yourself or a coroutine up your resume chain). */
+ * (resuming yourself or a coroutine up your resume chain) or if c is a copy coroutine and the
+ * caller runs on c's run stack, -ENOMEM if a copy coroutine yielded but its frames could not be
+ * saved (it is then finished: it can only be destroyed). */
 int coro_resume(struct coro *c);
 /* From inside a coroutine: suspend and continue its resumer. Returns at the next resume.
  * Outside any coroutine it does nothing. */
@@ -168,7 +192,9 @@ struct coro_stack_info {
     size_t control_bytes;   /* struct coro + ucontext_t + user area, at the top */
     size_t guard_bytes;     /* PROT_NONE bytes below lo (0 for the pool) */
     int map_entries;        /* kernel map entries (VMAs) this stack adds: 2 guard, 0 pool
-                               (a pool stack shares its chunk's entry; see the pool's stats) */
+                               (a pool stack shares its chunk's entry; see the pool's stats),
+                               0 copy (the run stack's are shared) */
+    size_t saved_bytes;     /* copy: the frames saved at its last yield (0 otherwise) */
 };
 void coro_stack_info(const struct coro *c, struct coro_stack_info *info);
 /* Shorthands for the two facts every CSV row needs. */
@@ -179,6 +205,10 @@ int coro_stack_map_entries(const struct coro *c);
  * then returns (the memory workload's "touched depth": those pages are now resident). Call it
  * from inside the coroutine; the stack must have room for it. */
 void coro_stack_touch(size_t bytes);
+/* The same, but yields (coro_yield) at the bottom, `bytes` deep, and returns after the next
+ * resume: the coroutine is suspended with that much stack in use (what a copy coroutine saves
+ * and restores; a stackful one keeps the pages resident either way). */
+void coro_stack_touch_yield(size_t bytes);
 
 /* Why the last failing coro_create / coro_pool_create on this thread failed. */
 enum coro_limit coro_last_limit(void);

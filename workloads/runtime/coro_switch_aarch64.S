@@ -34,15 +34,35 @@ coro_switch:
     sub sp, sp, #176
     .cfi_adjust_cfa_offset 176
     stp x19, x20, [sp, #0]
+    .cfi_offset x19, -176
+    .cfi_offset x20, -168
     stp x21, x22, [sp, #16]
+    .cfi_offset x21, -160
+    .cfi_offset x22, -152
     stp x23, x24, [sp, #32]
+    .cfi_offset x23, -144
+    .cfi_offset x24, -136
     stp x25, x26, [sp, #48]
+    .cfi_offset x25, -128
+    .cfi_offset x26, -120
     stp x27, x28, [sp, #64]
+    .cfi_offset x27, -112
+    .cfi_offset x28, -104
     stp x29, x30, [sp, #80]
+    .cfi_offset x29, -96
+    .cfi_offset x30, -88
     stp d8, d9, [sp, #96]
+    .cfi_offset d8, -80
+    .cfi_offset d9, -72
     stp d10, d11, [sp, #112]
+    .cfi_offset d10, -64
+    .cfi_offset d11, -56
     stp d12, d13, [sp, #128]
+    .cfi_offset d12, -48
+    .cfi_offset d13, -40
     stp d14, d15, [sp, #144]
+    .cfi_offset d14, -32
+    .cfi_offset d15, -24
     mrs x9, fpcr
     str x9, [sp, #160]
     mov x9, sp
@@ -59,9 +79,30 @@ coro_switch:
     ldp d10, d11, [sp, #112]
     ldp d12, d13, [sp, #128]
     ldp d14, d15, [sp, #144]
+    .cfi_restore x19
+    .cfi_restore x20
+    .cfi_restore x21
+    .cfi_restore x22
+    .cfi_restore x23
+    .cfi_restore x24
+    .cfi_restore x25
+    .cfi_restore x26
+    .cfi_restore x27
+    .cfi_restore x28
+    .cfi_restore x29
+    .cfi_restore x30
+    .cfi_restore d8
+    .cfi_restore d9
+    .cfi_restore d10
+    .cfi_restore d11
+    .cfi_restore d12
+    .cfi_restore d13
+    .cfi_restore d14
+    .cfi_restore d15
     ldr x9, [sp, #160]
     msr fpcr, x9
     add sp, sp, #176
+    .cfi_adjust_cfa_offset -176
     ret
     .cfi_endproc
     .size coro_switch, .-coro_switch

@@ -27,6 +27,12 @@
  *     16-aligned when coro_trampoline's `ret` lands, and the trampoline's `call` then gives
  *     the entry function the ABI's alignment (tests/runtime/test_coro.c checks it, and movaps on a
  *     misaligned stack would fault).
+ *  f) Unwind information (.cfi_*) says, at every instruction, where the CFA is and where each
+ *     saved register sits, so gdb, perf and _Unwind_Backtrace walk through a switch. The frame
+ *     of (c) has the same shape on both stacks, so the same rules hold after rsp is loaded: an
+ *     unwinder stopped between the load and the `ret` sees the frames of the context being
+ *     switched to (where the `ret` goes), and a new coroutine's frame ends at
+ *     coro_trampoline, whose return address is undefined (the outermost frame).
  *  e) Not handled: CET shadow stacks (a switch would need to swap the shadow stack too). This
  *     object carries no .note.gnu.property, so a binary linked with it is not marked
  *     SHSTK-compatible and the kernel leaves shadow stacks off for it.
@@ -44,31 +50,50 @@ coro_switch:
     .cfi_startproc
     pushq %rbp
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
     pushq %rbx
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
     pushq %r15
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
     pushq %r14
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
     pushq %r13
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
     pushq %r12
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
     subq $8, %rsp
     .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)          /* from->sp */
-    movq (%rsi), %rsp          /* to->sp: from here on we are on the other stack */
+    movq (%rsi), %rsp          /* to->sp: from here on we are on the other stack (f) */
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
     addq $8, %rsp
+    .cfi_adjust_cfa_offset -8
     popq %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
     popq %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
     popq %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
     popq %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
     popq %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
     popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
     ret
     .cfi_endproc
     .size coro_switch, .-coro_switch

@@ -262,6 +262,22 @@ static int client_window(struct client *cl, const struct echo_ctl *run, struct e
     return 0;
 }
 
+/* The latencies of the last window (res->count samples) as a histogram (echo_proto.h). */
+static int client_send_hist(const struct client *cl, const struct echo_ctl *res)
+{
+    struct echo_hist *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    h->op = ECHO_CTL_HIST;
+    for (uint64_t i = 0; res->err == 0 && i < res->count; i++) {
+        h->counts[echo_hist_bucket((int64_t)cl->samples[i])]++;
+        h->total++;
+    }
+    int rc = helper_send(cl->ctl, h, sizeof *h);
+    free(h);
+    return rc;
+}
+
 static int client_connect_one(const struct echo_client_cfg *cfg)
 {
     int fd = socket(cfg->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -363,7 +379,8 @@ int echo_client_main(int ctl, void *arg)
             while (helper_recv(ctl, &m, sizeof m, -1) == 0 && m.op == ECHO_CTL_RUN) {
                 struct echo_ctl run = m;
                 client_window(&cl, &run, &m);
-                if (helper_send(ctl, &m, sizeof m) < 0)
+                if (helper_send(ctl, &m, sizeof m) < 0 ||
+                    (cfg->histogram && client_send_hist(&cl, &m) < 0))
                     break;
             }
         }

@@ -39,6 +39,7 @@ struct echo_client_cfg {
     int batch;  /* connections per CONNECTED message (the server's accept backlog) */
     int bind;   /* bind to pl.cpu[1] first (and say so in READY) */
     struct placement pl;
+    int histogram; /* after each RESULT, send the window's latencies as an echo_hist (agents) */
 };
 
 /* Runs the client on the control channel `ctl` with the configuration at `cfg` (a struct

@@ -191,7 +191,11 @@ int echo_server_listen(struct echo_server *s)
 {
     memset(&s->addr, 0, sizeof s->addr);
     int fd;
-    if (s->tcp) {
+    if (s->tcp && s->listen_on_len) {
+        s->addr = s->listen_on;
+        s->addrlen = s->listen_on_len;
+        ((struct sockaddr_in *)&s->addr)->sin_port = 0; /* sin6_port is at the same offset */
+    } else if (s->tcp) {
         struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
         in->sin_family = AF_INET;
         in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -44,6 +44,10 @@ struct echo_server {
     long units;
     size_t stack_bytes;
     enum cosched_reg reg; /* coroutine: the scheduler's registration policy */
+    /* tcp: the address to listen on (its port is ignored: an ephemeral one), for clients on
+     * agents; listen_on_len 0: loopback */
+    struct sockaddr_storage listen_on;
+    socklen_t listen_on_len;
 
     /* what it made; echo_server_stop() undoes it */
     int listen_fd;

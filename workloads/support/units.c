@@ -30,7 +30,11 @@ const char *unit_kind_name(enum unit_kind k)
 
 const char *unit_alloc_name(enum unit_alloc a)
 {
-    return a == ALLOC_PTHREAD ? "pthread" : a == ALLOC_GUARD ? "guard" : "pool";
+    return a == ALLOC_PTHREAD ? "pthread"
+           : a == ALLOC_GUARD ? "guard"
+           : a == ALLOC_POOL  ? "pool"
+           : a == ALLOC_COPY  ? "copy"
+                              : "stackless";
 }
 
 void units_bytes_str(double bytes, char *buf, size_t len)
@@ -114,7 +118,7 @@ int units_configs(const struct run_opts *o, const struct workload *w,
         for (int a = 0; a < allocs.count; a++) {
             const char *an = allocs.values[a];
             int isauto = strcmp(an, "auto") == 0;
-            enum unit_alloc alloc[2];
+            enum unit_alloc alloc[4];
             int nalloc = 0;
             if (kind != UNIT_CORO && (isauto || strcmp(an, "pthread") == 0))
                 alloc[nalloc++] = ALLOC_PTHREAD;
@@ -122,9 +126,14 @@ int units_configs(const struct run_opts *o, const struct workload *w,
                 alloc[nalloc++] = ALLOC_POOL;
             if (kind == UNIT_CORO && (isauto || strcmp(an, "guard") == 0))
                 alloc[nalloc++] = ALLOC_GUARD;
+            if (kind == UNIT_CORO && (isauto || strcmp(an, "copy") == 0))
+                alloc[nalloc++] = ALLOC_COPY;
+            if (kind == UNIT_CORO && (isauto || strcmp(an, "stackless") == 0))
+                alloc[nalloc++] = ALLOC_STACKLESS;
             if (!nalloc)
                 snprintf(dropped, sizeof dropped, "variant %s does not take stack_alloc=%s "
-                         "(threads: pthread; coroutines: guard, pool)", vn, an);
+                         "(threads: pthread; coroutines: guard, pool, copy, stackless)", vn,
+                         an);
             if (kind == UNIT_THREAD && user_stack) {
                 snprintf(dropped, sizeof dropped, "variant thread uses the default attributes "
                          "(a %zu-byte stack here); for a chosen stack_bytes use thread-small",
@@ -136,6 +145,12 @@ int units_configs(const struct run_opts *o, const struct workload *w,
                 int nstack;
                 if (kind == UNIT_THREAD) {
                     stacks[0] = (long long)units_default_thread_stack();
+                    nstack = 1;
+                } else if (alloc[k] == ALLOC_STACKLESS) {
+                    stacks[0] = 0; /* no stack: its frame is all it has */
+                    nstack = 1;
+                } else if (alloc[k] == ALLOC_COPY && !user_stack) {
+                    stacks[0] = 64 * 1024; /* one run stack for all: its size barely counts */
                     nstack = 1;
                 } else {
                     const char *def = kind == UNIT_CORO
@@ -152,14 +167,19 @@ int units_configs(const struct run_opts *o, const struct workload *w,
                                  "%ld bytes here (PTHREAD_STACK_MIN)", c.stack_bytes, tmin);
                         return -1;
                     }
-                    if (kind == UNIT_CORO && coro_stack_round(c.stack_bytes, &c.stack_bytes)) {
+                    if (kind == UNIT_CORO && alloc[k] != ALLOC_STACKLESS &&
+                        coro_stack_round(c.stack_bytes, &c.stack_bytes)) {
                         snprintf(msg, len, "stack_bytes=%lld: not a coroutine stack size",
                                  stacks[s]);
                         return -1;
                     }
                     for (int t = 0; t < ntouch; t++) {
                         c.touch_bytes = (size_t)touches[t];
-                        if (!touch_fits(&c)) {
+                        if (alloc[k] == ALLOC_STACKLESS) {
+                            if (t > 0)
+                                break; /* touch_bytes does not apply: one configuration */
+                            c.touch_bytes = 0;
+                        } else if (!touch_fits(&c)) {
                             if (!user_touch)
                                 continue; /* a default depth this stack cannot hold */
                             snprintf(msg, len, "touch_bytes=%zu does not fit a %zu-byte %s "
@@ -201,7 +221,8 @@ int units_values(const struct run_opts *o, const struct workload *w,
                      "(PID_MAX_LIMIT is %lld)", out[i], THREADS_ABSURD);
             return -1;
         }
-        if ((double)out[i] * (double)cfg->stack_bytes > (double)ADDRESS_SPACE) {
+        if ((cfg->alloc == ALLOC_GUARD || cfg->alloc == ALLOC_POOL) &&
+            (double)out[i] * (double)cfg->stack_bytes > (double)ADDRESS_SPACE) {
             snprintf(msg, len, "units=%lld of %zu-byte stacks: more than a 128 TiB address "
                      "space can map", out[i], cfg->stack_bytes);
             return -1;
@@ -256,9 +277,10 @@ struct bench_case *units_case(struct plan *plan, const struct workload *w,
     c->group = u->group;
     param_row_set(&c->id, COL_VARIANT, unit_kind_name(cfg->kind));
     param_row_setn(&c->id, COL_UNITS, units);
-    param_row_setn(&c->id, COL_STACK_BYTES, (long long)cfg->stack_bytes);
+    if (cfg->alloc != ALLOC_STACKLESS) /* no stack: the columns do not apply */
+        param_row_setn(&c->id, COL_STACK_BYTES, (long long)cfg->stack_bytes);
     param_row_set(&c->id, COL_STACK_ALLOC, unit_alloc_name(cfg->alloc));
-    if (workload_param(w, "touch_bytes"))
+    if (workload_param(w, "touch_bytes") && cfg->alloc != ALLOC_STACKLESS)
         param_row_setn(&c->id, COL_TOUCH_BYTES, (long long)cfg->touch_bytes);
     return c;
 }
@@ -297,8 +319,14 @@ void units_coro_attr(const struct unit_config *cfg, struct coro_pool *pool, stru
 {
     coro_attr_init(a);
     a->stack_size = cfg->stack_bytes;
-    a->stack_kind = cfg->alloc == ALLOC_POOL ? CORO_STACK_POOL : CORO_STACK_GUARD;
+    a->stack_kind = cfg->alloc == ALLOC_POOL   ? CORO_STACK_POOL
+                    : cfg->alloc == ALLOC_COPY ? CORO_STACK_COPY
+                                               : CORO_STACK_GUARD;
     a->pool = pool;
+    if (cfg->alloc == ALLOC_COPY) {
+        a->stack_size = 0; /* the run stack's (set a->copy_stack) */
+        a->switch_kind = CORO_SWITCH_ASM;
+    }
 }
 
 /* ---- counters ---------------------------------------------------------------------------- */
@@ -368,6 +396,7 @@ int units_counters(struct unit_counters *c)
     if ((n = read_text("/proc/self/smaps_rollup", buf, sizeof buf)) < 0)
         return (int)n;
     c->rss = units_field(buf, "Rss:");
+    c->anon = units_field(buf, "Anonymous:");
     c->anon_huge = units_field(buf, "AnonHugePages:");
     c->refreshed = units_stat_refresh() == 0;
     if ((n = read_text("/proc/meminfo", buf, sizeof buf)) < 0)

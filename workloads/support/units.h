@@ -24,9 +24,11 @@
 /* ---- configurations ---- */
 
 enum unit_kind { UNIT_THREAD, UNIT_THREAD_SMALL, UNIT_CORO };
-enum unit_alloc { ALLOC_PTHREAD, ALLOC_GUARD, ALLOC_POOL };
+enum unit_alloc { ALLOC_PTHREAD, ALLOC_GUARD, ALLOC_POOL, ALLOC_COPY, ALLOC_STACKLESS };
 
-/* "thread", "thread-small", "coroutine"; "pthread", "guard", "pool". */
+/* "thread", "thread-small", "coroutine"; "pthread", "guard", "pool", "copy" (coroutines on one
+ * run stack, their frames saved on yield), "stackless" (a state machine with a frame: no stack,
+ * stack_bytes and touch_bytes do not apply and their columns stay empty). */
 const char *unit_kind_name(enum unit_kind k);
 const char *unit_alloc_name(enum unit_alloc a);
 
@@ -92,7 +94,8 @@ int units_thread_attr(const struct unit_config *cfg, pthread_attr_t *attr);
  * shadow call stack per thread and coro.c does not announce its stack switches to it (no
  * fiber annotations), so frames of coroutines that never return pile up until it crashes. */
 int units_coro_unsupported(char *why, size_t len);
-/* coro_attr for a coroutine configuration: coro-asm where available, else coro-ucontext. */
+/* coro_attr for a coroutine configuration: coro-asm where available, else coro-ucontext (copy:
+ * coro-asm always; the caller sets a->copy_stack). Not for stackless. */
 void units_coro_attr(const struct unit_config *cfg, struct coro_pool *pool, struct coro_attr *a);
 
 /* ---- counters ---- */
@@ -101,6 +104,7 @@ struct unit_counters {
     long long vm_size, vm_pte; /* bytes: this process (/proc/self/status, exact) */
     long long threads;         /* this process's threads (status: Threads) */
     long long rss, anon_huge;  /* bytes: this process (/proc/self/smaps_rollup, exact) */
+    long long anon;            /* bytes: its anonymous pages (smaps_rollup's Anonymous:) */
     long long kernel_stack, slab, page_tables_all; /* bytes: the whole machine (/proc/meminfo) */
     int refreshed; /* the per-cpu parts of those were folded in first (units_stat_refresh) */
 };

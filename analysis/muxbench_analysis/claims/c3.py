@@ -7,7 +7,7 @@ from .. import fmt
 from ..data import cite
 from .base import APPROX, Claim, Part, isnan, lines_of, spread
 from .c2 import THREAD_STACK
-from .memory import config_name, leanest, limits, memory_table, used
+from .memory import config_name, leanest, limits, memory_table, refused, stackful, used
 
 # (part name, variant, N, lowest total that holds, highest total that holds)
 TARGETS = [
@@ -27,7 +27,9 @@ CLAIM = Claim(
            "\"10,000 threads: ~80 GB\"; \"10,000 coroutines: ~100 MB\"",
     source="002 §5.2, §5.5",
     rule="Totals are per-unit × N at exactly N = 1,000 and 10,000 threads and 10,000 and "
-         "100,000 coroutines (never extrapolated: an N the sweep did not reach is not "
+         "100,000 coroutines with a stack of their own (guard or pool), the per-unit figure "
+         "being the slope of the sweep's fit across N where it has one; rows of a sanitizer "
+         "build are refused (never extrapolated: an N the sweep did not reach is not "
          "measured). '≈ X' holds within %gx of X; 'a few hundred MB' is 150 MB-1 GB. A total "
          "holds when resident + kernel memory matches; matching virtual size alone is "
          "reported as 'of virtual size only' and does not count." % APPROX)
@@ -35,7 +37,11 @@ CLAIM = Claim(
 
 def evaluate(ds):
     parts, figs, lines = [], [], []
-    tables = {"thread": memory_table(ds, "thread"), "coroutine": memory_table(ds, "coroutine")}
+    why = refused(ds)
+    if why:
+        return CLAIM.verdict([Part("totals", None, why)], "", "", why)
+    tables = {"thread": memory_table(ds, "thread"),
+              "coroutine": stackful(memory_table(ds, "coroutine"))}
     for name, variant, n, lo, hi in TARGETS:
         recs = [r for r in tables[variant] if r["units"] == n and not isnan(r["rss"])]
         if variant == "coroutine":
@@ -61,7 +67,8 @@ def evaluate(ds):
         v_ok, u_ok = lo <= virt <= hi, lo <= mem <= hi
         figs.append("%s %ss: virtual %s; resident %s (%s) + kernel %s = %s" % (
             fmt.count(n), variant, fmt.nbytes(virt), fmt.nbytes(r["rss"] * n),
-            spread(r["rss_row"], scale=n, f=fmt.nbytes),
+            ("fit slope × N" if r.get("fit") else
+             spread(r["rss_row"], scale=n, f=fmt.nbytes)),
             fmt.nbytes(0.0 if isnan(r["kernel"]) else r["kernel"] * n), fmt.nbytes(mem)))
         if u_ok:
             text = "%s: resident + kernel %s (virtual %s): holds" % (name, fmt.nbytes(mem),

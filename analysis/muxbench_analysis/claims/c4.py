@@ -4,7 +4,7 @@ Measured by the spawn workload's create_ns (create+join, create+destroy)."""
 from .. import fmt
 from ..data import cite
 from .base import Claim, Part, lines_of, spread
-from .memory import config_name, leanest
+from .memory import config_name, leanest, stackful
 
 # "Seconds" is at least SECONDS for N threads; "milliseconds" at most MILLISECONDS for N
 # coroutines (both in ns).
@@ -20,7 +20,9 @@ CLAIM = Claim(
     source="002 §5.5",
     rule="Total = %s × median create_ns, from the batch of 10,000 where the CSV has one "
          "(else the largest batch, else one at a time). Threads 'take seconds' when the total "
-         "is ≥ %s; coroutines 'take milliseconds' when it is ≤ %s (milliseconds or less)."
+         "is ≥ %s; coroutines 'take milliseconds' when it is ≤ %s (milliseconds or less), "
+         "judged on the leanest coroutine with a stack of its own (guard or pool); copy and "
+         "stackless units are listed beside it."
          % (fmt.count(N), fmt.ns(SECONDS), fmt.ns(MILLISECONDS)))
 
 
@@ -56,7 +58,9 @@ def evaluate(ds):
     if len(cor) and "units" in cor.columns and (cor["units"] == N).any():
         cor = cor[cor["units"] == N]  # the claim's situation: 10,000 created at once
     if len(cor):
-        recs = leanest([dict(r) for _, r in cor.iterrows()])
+        every = leanest([dict(r) for _, r in cor.iterrows()])
+        recs = stackful(every) or every
+        recs += [o for o in every if o not in recs]
         r = recs[0]
         total = N * r["median"]
         ok = total <= MILLISECONDS
