@@ -18,8 +18,9 @@
  * the harness's own overhead case uses it). CPU time is never used.
  *
  * What becomes CSV rows: the primary metric (the timed nanoseconds per iteration, times
- * `metric_scale`), each counter the case sets, and a p99 where body() recorded per-operation
- * samples; each with median, mean, min, max, stddev and cv over the repetitions.
+ * `metric_scale`) and each counter the case sets, each with median, mean, min, max, stddev and
+ * cv over the repetitions; and where body() recorded per-operation samples, the p50 and p99 of
+ * those samples pooled over the repetitions.
  */
 #ifndef MUX_BENCH_H
 #define MUX_BENCH_H
@@ -85,6 +86,8 @@ struct bench_case {
         int ran;
         double median, mean, min, max, stddev, cv;
         int repetitions;
+        double p50, p99; /* of the per-op samples pooled over the repetitions, if any */
+        int samples;     /* how many: 0 when the case took none (p50, p99 NAN) */
     } result;
 
     char note[256];           /* appended to every row's note (placement verified, ...) */
@@ -109,7 +112,8 @@ enum bench_counter_kind {
  * average when the repetition ends. Call it as often as convenient (per batch, per op). */
 void bench_counter_add(struct bench_state *st, const char *metric, double value,
                        const char *unit, enum bench_counter_kind kind);
-/* One per-operation latency sample for the primary metric's p99 (after metric_scale). */
+/* One per-operation latency sample for the primary metric's p50 and p99, pooled over the
+ * repetitions (after metric_scale). */
 void bench_sample(struct bench_state *st, double ns);
 /* Ends the case as failed (a count that did not verify, a syscall that failed). The harness
  * writes an `error` row with the message; later repetitions are not run. */
@@ -123,6 +127,9 @@ void bench_limit(struct bench_state *st, double reached, const char *fmt, ...)
 /* One row of a derived case (status `derived`, stat `median`: derived from medians). */
 void bench_derived_row(struct bench_derived *out, const char *metric, double value,
                        const char *unit, const char *note);
+/* The same with another stat: `se`, the standard error of the row of the same metric. */
+void bench_derived_stat(struct bench_derived *out, const char *metric, const char *stat,
+                        double value, const char *unit, const char *note);
 /* Pause / resume the clock of BENCH_TIME_REAL cases (manual cases simply do not count). */
 void bench_pause(struct bench_state *st);
 void bench_resume(struct bench_state *st);

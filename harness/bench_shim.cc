@@ -10,8 +10,9 @@
  * Which lambda call is measured? Google Benchmark calls the case's function several times per
  * repetition (warm-up, iteration-count estimation, then the measured run) and reports only
  * the last. Everything per repetition therefore travels in Google Benchmark's own per-run
- * state (manual time, counters, the p99 as a counter): what a Run reports is exactly the
- * measured call, never an estimation call.
+ * state (manual time, counters, and the number of the call whose per-op samples are kept): what a
+ * Run reports is exactly the measured call, never an estimation call, and the p50 and p99 are
+ * taken over the samples of the reported calls pooled.
  */
 #include <benchmark/benchmark.h>
 
@@ -61,13 +62,18 @@ struct CaseSignals {
 };
 
 std::map<std::string, std::string> g_units; /* metric -> unit, from bench_counter */
+/* Per-op samples of each call of the case's function, by call number: Google Benchmark reports
+ * only some calls (not its iteration-count estimates), and a reported Run names its call
+ * through the CALL_COUNTER counter, so exactly the reported calls' samples are pooled. */
+std::map<long, std::vector<double>> g_call_samples;
+long g_call_seq;
+const char *CALL_COUNTER = "@call";
 CaseSignals g_signals;
 std::string g_filter = ".";
 regex_t g_filter_re;
 bool g_filter_ok = false; /* g_filter_re compiled */
 bool g_user_repetitions = false, g_user_min_time = false, g_user_warmup = false;
 
-const char *P99_SUFFIX = "@p99";
 
 void add_value(rep_result &rr, const std::string &metric, const std::string &unit, double value)
 {
@@ -127,6 +133,20 @@ class MuxReporter : public benchmark::BenchmarkReporter {
                           r.GetAdjustedRealTime() * scale);
             for (const auto &kv : r.counters) {
                 const std::string &name = kv.first;
+                if (name == CALL_COUNTER) {
+                    auto s = g_call_samples.find((long)kv.second.value);
+                    if (s == g_call_samples.end() || s->second.empty())
+                        continue;
+                    size_t have = (size_t)res_->nsamples, more = s->second.size();
+                    void *n = realloc(res_->samples, (have + more) * sizeof(double));
+                    if (!n)
+                        continue;
+                    res_->samples = (double *)n;
+                    memcpy(res_->samples + have, s->second.data(), more * sizeof(double));
+                    res_->nsamples += (int)more;
+                    res_->sample_reps++;
+                    continue;
+                }
                 auto u = g_units.find(name);
                 add_value(rr, name, u != g_units.end() ? u->second : "", kv.second.value);
             }
@@ -140,12 +160,14 @@ class MuxReporter : public benchmark::BenchmarkReporter {
         std::lock_guard<std::mutex> lock(mu_);
         case_ = c;
         res_ = res;
+        g_call_samples.clear();
     }
     void end_case()
     {
         std::lock_guard<std::mutex> lock(mu_);
         case_ = nullptr;
         res_ = nullptr;
+        g_call_samples.clear();
     }
 
     int write_json(const char *path, bool complete)
@@ -221,9 +243,11 @@ void run_case_body(benchmark::State &gs, bench_case *c)
     }
     if (!st.failed && !st.samples.empty() && c->metric) {
         double scale = c->metric_scale > 0 ? c->metric_scale : 1.0;
-        std::string name = std::string(c->metric) + P99_SUFFIX;
-        gs.counters[name] = benchmark::Counter(stats_percentile(st.samples.data(), (int)st.samples.size(), 0.99) * scale);
-        g_units[name] = c->metric_unit ? c->metric_unit : "ns";
+        for (double &v : st.samples)
+            v *= scale;
+        long call = ++g_call_seq;
+        g_call_samples[call] = std::move(st.samples);
+        gs.counters[CALL_COUNTER] = benchmark::Counter((double)call);
     }
 }
 
@@ -383,6 +407,9 @@ void case_result_free(struct case_result *res)
     free(res->reps);
     res->reps = NULL;
     res->nreps = res->cap = 0;
+    free(res->samples);
+    res->samples = NULL;
+    res->nsamples = res->sample_reps = 0;
 }
 
 int shim_write_json(const char *path, int complete)

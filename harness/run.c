@@ -81,10 +81,10 @@ struct bench_derived {
     int rows;
 };
 
-void bench_derived_row(struct bench_derived *out, const char *metric, double value,
-                       const char *unit, const char *note)
+void bench_derived_stat(struct bench_derived *out, const char *metric, const char *stat,
+                        double value, const char *unit, const char *note)
 {
-    csv_row(out->csv, &out->c->id, metric, "median", value, unit, 0, 0, "derived", note);
+    csv_row(out->csv, &out->c->id, metric, stat, value, unit, 0, 0, "derived", note);
     out->rows++;
 }
 
@@ -98,6 +98,12 @@ static const char *percentile_suffix(const char *metric)
         if (n > 4 && strcmp(metric + n - 4, suffixes[i]) == 0)
             return metric + n - 4;
     return NULL;
+}
+
+void bench_derived_row(struct bench_derived *out, const char *metric, double value,
+                       const char *unit, const char *note)
+{
+    bench_derived_stat(out, metric, "median", value, unit, note);
 }
 
 /* Writes the statistic rows of one finished case; returns the primary metric's stats. */
@@ -172,6 +178,17 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
     free(vals);
     free(iters);
     free(rep_of);
+    /* Percentiles of the per-op samples, pooled over the repetitions: `repetitions` says how
+     * many were pooled, `iterations` how many samples (docs/csv.md). */
+    if (res->nsamples > 0 && *primary_metric) {
+        static const char *const names[] = {"p50", "p99"};
+        static const double q[] = {0.5, 0.99};
+        for (int i = 0; i < 2; i++) {
+            double v = stats_percentile(res->samples, res->nsamples, q[i]);
+            csv_row(o, &c->id, *primary_metric, names[i], v, *primary_unit, res->sample_reps,
+                    (uint64_t)res->nsamples, "ok", c->note);
+        }
+    }
 }
 
 static void default_out_path(const struct run_config *rc, const struct env *e, char *out,
@@ -328,7 +345,12 @@ static void record_outcome(struct run_state *st, struct bench_case *c, struct ca
     }
     c->result = (struct bench_result){.ran = 1, .median = s.median, .mean = s.mean,
                                       .min = s.min, .max = s.max, .stddev = s.stddev,
-                                      .cv = s.cv, .repetitions = s.n};
+                                      .cv = s.cv, .repetitions = s.n, .p50 = NAN, .p99 = NAN};
+    if (out->res.nsamples > 0) { /* sorted by write_case_rows */
+        c->result.p50 = stats_percentile(out->res.samples, out->res.nsamples, 0.5);
+        c->result.p99 = stats_percentile(out->res.samples, out->res.nsamples, 0.99);
+        c->result.samples = out->res.nsamples;
+    }
     snprintf(tail, tail_len, ": %s %.4g %s (cv %.1f%%, %d reps)\n", metric, s.median, unit,
              100 * s.cv, s.n);
     snprintf(line->text, sizeof line->text, "%-24s %12.4g %-6s cv %5.1f%%", metric, s.median,

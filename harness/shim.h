@@ -40,6 +40,10 @@ struct case_result {
     double limit_reached;
     int nreps, cap;
     struct rep_result *reps;
+    /* The primary metric's per-op samples (bench_sample), pooled over the reported
+     * repetitions (sample_reps of them), for its percentiles; NULL when there are none. */
+    double *samples;
+    int nsamples, sample_reps;
 };
 
 /* Hands argv to Google Benchmark (it takes its --benchmark_* flags out). Returns 0, or -1

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "harness/exit_codes.h"
@@ -67,9 +70,49 @@ static void crash_handlers_install(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
+/* The signal thread leaves the fd table it shares with the measuring thread: while two threads
+ * share a table, every fdget() in the kernel takes the slow path (an atomic get and put per
+ * fd), which taxes each per-fd cost a case measures (select and poll pay it per watched fd).
+ * Its private copy keeps only what it needs on interruption: stdio and the CSV's fd (for
+ * fsync; the rename is by path). Every fd the run opens later is the measuring thread's
+ * alone, and none is held open by the copy after the measuring thread closes it. */
+struct signal_start {
+    int keep_fd;
+    sem_t ready;
+    int detach_err; /* 0, or the errno of unshare() */
+};
+
+static void close_fds_from(unsigned lo, unsigned hi)
+{
+    if (lo > hi)
+        return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lo, hi, 0) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = lo; fd <= (long)hi && fd < max; fd++)
+        close((int)fd);
+}
+
+static int detach_fd_table(int keep_fd)
+{
+    if (unshare(CLONE_FILES) < 0)
+        return errno;
+    if (keep_fd > STDERR_FILENO) {
+        close_fds_from(STDERR_FILENO + 1, (unsigned)keep_fd - 1);
+        close_fds_from((unsigned)keep_fd + 1, ~0U);
+    } else {
+        close_fds_from(STDERR_FILENO + 1, ~0U);
+    }
+    return 0;
+}
+
 static void *signal_thread(void *arg)
 {
-    (void)arg;
+    struct signal_start *start = arg;
+    start->detach_err = detach_fd_table(start->keep_fd);
+    sem_post(&start->ready); /* start is the starter's: not touched after this */
     int sig = 0;
     sigwait(&g_sigs, &sig);
     if (atomic_load(&g_committed)) { /* the run had ended: its CSV is complete and in place */
@@ -106,12 +149,23 @@ int signals_start(struct csv_out *csv, const struct workload *const *workloads, 
     pthread_sigmask(SIG_BLOCK, &g_sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     pthread_t thread;
-    int rc = pthread_create(&thread, NULL, signal_thread, NULL);
+    struct signal_start start = {.keep_fd = csv->fd};
+    sem_init(&start.ready, 0, 0);
+    int rc = pthread_create(&thread, NULL, signal_thread, &start);
     if (rc) {
+        sem_destroy(&start.ready);
         pthread_sigmask(SIG_UNBLOCK, &g_sigs, NULL);
         g_csv = NULL;
         return rc;
     }
+    /* Nothing is measured before the signal thread has left the table. */
+    while (sem_wait(&start.ready) < 0 && errno == EINTR)
+        ;
+    sem_destroy(&start.ready);
+    if (start.detach_err)
+        fprintf(stderr, "muxbench: warning: the signal thread could not leave the shared fd "
+                "table (unshare: %s): cases that need a private one are skipped\n",
+                strerror(start.detach_err));
     pthread_detach(thread);
     crash_handlers_install();
     return 0;

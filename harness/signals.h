@@ -10,6 +10,11 @@
  *   SIGFPE, SIGABRT          (async-signal-safe: kill and reap), renames the temporary CSV to
  *                            the partial name, then the signal takes its default course.
  *   SIGPIPE                  ignored: a closed socket is an error return, not a death.
+ *
+ * The signal thread leaves the fd table it would share with the measuring thread
+ * (unshare(CLONE_FILES), keeping stdio and the CSV's fd) before signals_start returns: a
+ * shared table taxes every per-fd cost the kernel's poll and select pay (docs/methodology.md,
+ * "The fd table").
  */
 #ifndef MUX_SIGNALS_H
 #define MUX_SIGNALS_H

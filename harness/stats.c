@@ -55,24 +55,35 @@ void stats_compute(const double *v, int n, struct stats *s)
 
 int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fit)
 {
+    return stats_fit_weighted(x, y, NULL, n, fit);
+}
+
+int stats_fit_weighted(const double *x, const double *y, const double *w, int n,
+                       struct stats_fit *fit)
+{
     memset(fit, 0, sizeof *fit);
     fit->n = n;
-    fit->slope = fit->intercept = fit->r2 = fit->slope_se = NAN;
+    fit->slope = fit->intercept = fit->r2 = fit->slope_se = fit->intercept_se = NAN;
     if (n < 2)
         return -1;
     /* Centered sums: exact for a line, and no cancellation at large x. */
-    double mx = 0, my = 0;
+    double sw = 0, mx = 0, my = 0;
     for (int i = 0; i < n; i++) {
-        mx += x[i];
-        my += y[i];
+        double wi = w ? w[i] : 1;
+        sw += wi;
+        mx += wi * x[i];
+        my += wi * y[i];
     }
-    mx /= n;
-    my /= n;
+    if (!(sw > 0))
+        return -1;
+    mx /= sw;
+    my /= sw;
     double sxx = 0, sxy = 0, syy = 0;
     for (int i = 0; i < n; i++) {
-        sxx += (x[i] - mx) * (x[i] - mx);
-        sxy += (x[i] - mx) * (y[i] - my);
-        syy += (y[i] - my) * (y[i] - my);
+        double wi = w ? w[i] : 1;
+        sxx += wi * (x[i] - mx) * (x[i] - mx);
+        sxy += wi * (x[i] - mx) * (y[i] - my);
+        syy += wi * (y[i] - my) * (y[i] - my);
     }
     if (sxx == 0)
         return -1;
@@ -81,10 +92,14 @@ int stats_fit_line(const double *x, const double *y, int n, struct stats_fit *fi
     double ss_res = 0;
     for (int i = 0; i < n; i++) {
         double e = y[i] - (fit->intercept + fit->slope * x[i]);
-        ss_res += e * e;
+        ss_res += (w ? w[i] : 1) * e * e;
     }
     fit->r2 = syy > 0 ? 1 - ss_res / syy : 1;
-    if (n > 2)
-        fit->slope_se = sqrt(ss_res / (n - 2) / sxx);
+    if (n > 2) {
+        /* The weights are relative: the residuals' own scale estimates the variance. */
+        double s2 = ss_res / (n - 2);
+        fit->slope_se = sqrt(s2 / sxx);
+        fit->intercept_se = sqrt(s2 * (1 / sw + mx * mx / sxx));
+    }
     return 0;
 }

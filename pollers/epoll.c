@@ -39,7 +39,7 @@ struct epoll_poller {
     int have_pwait2;
 };
 
-static uint32_t to_epoll(uint32_t events)
+uint32_t mux_to_epoll(uint32_t events)
 {
     uint32_t e = EPOLLRDHUP;
     if (events & MUX_IN)
@@ -53,7 +53,7 @@ static uint32_t to_epoll(uint32_t events)
     return e;
 }
 
-static uint32_t from_epoll(uint32_t e)
+uint32_t mux_from_epoll(uint32_t e)
 {
     uint32_t r = 0;
     if (e & (EPOLLIN | EPOLLPRI))
@@ -115,7 +115,7 @@ static int epoll_ctl_fd(struct epoll_poller *p, int op, int fd, uint32_t events,
         return -EBADF;
     if ((rc = fdtab_reserve(&p->fds, fd)) < 0)
         return rc;
-    struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
+    struct epoll_event ev = {.events = mux_to_epoll(events), .data.fd = fd};
     if (epoll_ctl(p->epfd, op, fd, &ev) < 0)
         return -errno;
     struct fd_slot *s = fdtab_get(&p->fds, fd);
@@ -183,7 +183,7 @@ static int epoll_wait_poller(struct poller *base, struct mux_event *out, int max
         int fd = p->kernel_events[i].data.fd;
         const struct fd_slot *s = fdtab_get(&p->fds, fd);
         out[i].fd = fd;
-        out[i].ready = from_epoll(p->kernel_events[i].events);
+        out[i].ready = mux_from_epoll(p->kernel_events[i].events);
         out[i].data = s ? s->data : NULL;
     }
     return n;

@@ -141,6 +141,10 @@ int poller_check_events(const struct poller_ops *ops, uint32_t events);
 /* The io_uring setup flags the io_uring backends use, as text for the CSV's environment rows
  * ("none" when io_uring is not built). */
 const char *poller_uring_setup_flags(void);
+/* How many of an io_uring poller's reaps found the kernel's CQ overflow list in use (the CQ
+ * ring had filled); -1 for a poller of another backend. For tests: proof that a test made the
+ * ring overflow. */
+long poller_uring_overflows(const struct poller *p);
 
 /* Joins names into buf, separated by ", ", for messages and help text: name(i, arg) gives the
  * i-th of n names, or NULL to leave it out. Every list of names (backends, workloads, --set keys)

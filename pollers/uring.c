@@ -14,6 +14,9 @@
  *   add(fd)  --SQE POLL_ADD(ud = fd|gen<<32)-->  kernel poll on the file's wait queue
  *   wakeup   --CQE(ud, mask, F_MORE)-->          CQ ring  --wait-->  {fd, MUX_*, data}
  *
+ * probe() sets a ring up in a forked child, so a seccomp filter that kills on io_uring_setup
+ * costs a child, not the run.
+ *
  * Kernel quirks handled:
  *  a) A multishot poll is edge-like, not level: the kernel arms it EPOLLET and posts one CQE
  *     when armed if the fd is already ready, then one per wakeup. IORING_POLL_ADD_LEVEL is
@@ -99,8 +102,12 @@
 
 #if MUX_HAVE_LIBURING
 
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,6 +140,7 @@ struct uring_poller {
     uint32_t call; /* the wait call, for fd_slot.mark: an fd already in out[] this call */
     int lost;      /* -EBADR seen while flushing the overflow list, for the next wait (quirk c) */
     int deferred;  /* IORING_SETUP_DEFER_TASKRUN in effect (quirk k) */
+    long overflows; /* reaps that found the kernel's CQ overflow list in use (quirk c) */
 };
 
 static inline uint64_t ud_make(int fd, uint32_t gen)
@@ -232,16 +240,66 @@ static int explain_setup_error(int err, char *why, size_t len)
     return poller_unavailable(why, len, err, reason);
 }
 
+/* What the probing child found: io_uring_setup's result and the ring's features. */
+struct probe_answer {
+    int rc;
+    unsigned features;
+};
+
+/* The probe sets a ring up in a forked child: a seccomp filter that kills a process calling
+ * io_uring_setup (SECCOMP_RET_KILL_*, not just an errno) then kills the child, not the run, and
+ * the backend is reported unavailable with the reason. The child makes system calls only
+ * (liburing's setup is mmap and io_uring_setup) and leaves with _exit. */
 static int probe_variant(char *why, size_t len, int multishot)
 {
-    struct io_uring ring;
-    struct io_uring_params prm;
-    int rc = ring_init(&ring, URING_MIN_SQ, &prm);
-    if (rc < 0)
-        return explain_setup_error(rc, why, len);
-    io_uring_queue_exit(&ring);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return poller_unavailable(why, len, -errno, "the io_uring probe could not make a pipe");
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return poller_unavailable(why, len, -err, "the io_uring probe could not fork");
+    }
+    if (pid == 0) {
+        struct probe_answer a = {0, 0};
+        struct io_uring ring;
+        struct io_uring_params prm;
+        a.rc = ring_init(&ring, URING_MIN_SQ, &prm);
+        if (a.rc == 0) {
+            a.features = prm.features;
+            io_uring_queue_exit(&ring);
+        }
+        _exit(write(pfd[1], &a, sizeof a) == (ssize_t)sizeof a ? 0 : 1);
+    }
+    close(pfd[1]);
+    struct probe_answer a;
+    ssize_t n;
+    do
+        n = read(pfd[0], &a, sizeof a);
+    while (n < 0 && errno == EINTR);
+    close(pfd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof a) {
+        char reason[256];
+        if (WIFSIGNALED(status))
+            snprintf(reason, sizeof reason, "the probe's child process was killed by signal %d "
+                     "(%s) setting up a ring: a seccomp filter that kills on io_uring_setup "
+                     "(SECCOMP_RET_KILL); the run would have died the same way",
+                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(reason, sizeof reason, "the probe's child process exited (status %d) "
+                     "without an answer", WEXITSTATUS(status));
+        return poller_unavailable(why, len, -EPERM, reason);
+    }
+    if (a.rc < 0)
+        return explain_setup_error(a.rc, why, len);
     const char *reason;
-    if ((rc = check_features(prm.features, multishot, &reason)) < 0)
+    int rc = check_features(a.features, multishot, &reason);
+    if (rc < 0)
         return poller_unavailable(why, len, rc, reason);
     return 0;
 }
@@ -509,6 +567,7 @@ static int reap(struct uring_poller *p, struct mux_event *out, int max, int n)
 {
     struct io_uring_cqe *cqe;
     int rc;
+    p->overflows += io_uring_cq_has_overflow(&p->ring) ? 1 : 0;
     while ((rc = io_uring_peek_cqe(&p->ring, &cqe)) == 0) {
         if (!take(p, cqe, out, max, &n))
             return n;
@@ -642,6 +701,17 @@ const struct poller_ops uring_oneshot_ops = {
     .del = uring_del,
     .wait = uring_wait,
 };
+
+long poller_uring_overflows(const struct poller *p)
+{
+#if MUX_HAVE_LIBURING
+    if (p && (p->ops == &uring_ops || p->ops == &uring_oneshot_ops))
+        return ((const struct uring_poller *)p)->overflows;
+#else
+    (void)p;
+#endif
+    return -1;
+}
 
 const char *poller_uring_setup_flags(void)
 {

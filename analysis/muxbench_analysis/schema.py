@@ -11,8 +11,8 @@ COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
     "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
-    "thp", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "metric", "stat", "value",
-    "unit", "repetitions", "iterations", "status", "note",
+    "thp", "fdtable", "mode", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns",
+    "metric", "stat", "value", "unit", "repetitions", "iterations", "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -30,12 +30,14 @@ NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_byt
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "delay_ns", "ops",
-                "mean_ns", "busy_ns", "yield_every_ns")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "fdtable", "mode",
+                "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns")
 
-# p50/p95/p99: percentiles of per-operation samples within a repetition (median over them).
+# p50/p95/p99: percentiles of per-operation samples (pooled over the repetitions where the
+# harness records the samples; the median of each repetition's own where a workload computes
+# them, as iobound does).
 PERCENTILE_STATS = ("p50", "p95", "p99")
-STATS = ("median", "mean", "min", "max", "stddev", "cv") + PERCENTILE_STATS
+STATS = ("median", "mean", "min", "max", "stddev", "cv") + PERCENTILE_STATS + ("se",)
 # One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
 # the repetitions ran (docs/csv.md). The summary statistics above are computed over them.
 REP_PREFIX = "rep"
@@ -65,6 +67,12 @@ METRICS = {
         "wait_ns": "ns", "event_ns": "ns", "add_ns": "ns", "del_ns": "ns",
         "idle_wait_ns": "ns", "events_per_wait": "count",
         "wait_ns_per_fd": "ns", "wait_ns_fixed": "ns", "wait_fit_r2": "ratio",
+        "wait_fit_points": "count", "wait_exponent": "ratio",
+        "cycle_ns": "ns", "cycle_ns_per_fd": "ns", "cycle_ns_fixed": "ns",
+        "cycle_fit_r2": "ratio", "cycle_fit_points": "count", "cycle_exponent": "ratio",
+        "rearm_ns": "ns", "bracket_ns": "ns", "wait_sleeps": "count",
+        "fdtable_sharers": "count", "bare_poll_ns": "ns", "wait_vs_bare_poll": "ratio",
+        "per_fd_scan_ns": "ns", "per_fd_wqueue_ns": "ns", "per_fd_fdtable_tax_ns": "ns",
         "units_reached": "count",
     },
     "ctxswitch": {"switch_ns": "ns", "wake_ns": "ns", "switches_counted_ratio": "ratio",
@@ -128,7 +136,7 @@ ENV_ITEMS = (
 )
 
 # Pollers that are peers: an event library layered over a native backend.
-PEER_PREFIXES = ("libevent", "libev", "libuv")
+PEER_PREFIXES = ("libevent", "libev", "libuv", "null")
 
 
 def is_peer(poller):

@@ -88,6 +88,38 @@ class C1(VerdictCase):
         self.assertEqual(v.verdict, HOLDS)
         self.assertIn("not measured in this CSV: select O(n), poll O(n)", v.summary)
 
+    def test_faster_than_linear_is_not_o_n(self):
+        b = self.builder()
+        for n in (10, 100, 1000, 10000):
+            b.case("fanin", "wait_ns", 100 + 0.01 * n * n, 0.02, poller="poll", fds=n, active=1,
+                   writes=1, position="spread", timeout="blocking", transport="unix")
+        sweep(b, "epoll", 600, 0.0)
+        v = self.verdict(b, "C1")
+        self.assertEqual(v.verdict, PART)
+        self.assertIn("faster than linearly", v.detail)
+
+    def test_the_exponent_is_reported_with_its_error(self):
+        b = self.builder()
+        sweep(b, "poll", 1500, 95)
+        sweep(b, "epoll", 600, 0.0)
+        v = self.verdict(b, "C1")
+        self.assertRegex(v.measured, r"poll 95 ns/fd.*k = 0\.9\d")
+        self.assertRegex(v.measured, r"epoll .*k = 0\.00")
+
+    def test_decomposition_names_the_seeds_part(self):
+        b = self.builder()
+        sweep(b, "poll", 1500, 95)
+        sweep(b, "epoll", 600, 0.0)
+        for metric, v in (("per_fd_scan_ns", 30.0), ("per_fd_wqueue_ns", 50.0),
+                          ("per_fd_fdtable_tax_ns", 20.0)):
+            for stat, x in (("median", v), ("se", 1.0)):
+                b.derived("fanin", metric, x, "a difference of fitted slopes", stat=stat,
+                          poller="poll", active=1, writes=1, position="spread",
+                          transport="unix")
+        v = self.verdict(b, "C1")
+        self.assertIn("poll per fd at position=spread: scan 30 ns ± 1.0 ns", v.detail)
+        self.assertIn("the seed's O(n) (the traversal: the scan) is 30%", v.detail)
+
 
 def memory(b, variant, n, vsz, rss, kernel, stack=None, alloc="pthread", touch=0):
     c = dict(variant=variant, units=n, stack_bytes=stack or "", stack_alloc=alloc,
@@ -472,6 +504,18 @@ class C9(VerdictCase):
         v = self.empty_verdict("C9")
         self.assertEqual(v.verdict, NOT_MEASURED)
         self.assertIn("no peer rows", v.detail)
+
+    def test_the_adapters_cost_is_subtracted(self):
+        b = self.pair(780.0)
+        for n in (10, 1000, 10000):
+            b.case("fanin", "event_ns", 750.0, 0.01, poller="null", fds=n, active=1, writes=1,
+                   position="spread", timeout="blocking", transport="unix")
+        v = self.verdict(b, "C9")
+        # libuv's 180 ns over epoll is 150 ns of the adapter and 30 ns (5%) of libuv's own.
+        self.assertIn("the adapter (null peer) +150 ns per event over epoll, subtracted",
+                      v.measured)
+        self.assertIn("libuv +30 ns per event (1.05x epoll", v.measured)
+        self.assertNotIn("null overhead", v.detail)
 
 
 class ClaimsMarkdown(TempDirCase):

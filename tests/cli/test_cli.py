@@ -193,8 +193,8 @@ def validate_csv(path, expect_complete=True):
                 float(r["value"] or "nan")
             if r["status"] == "ok":
                 check(int(r["repetitions"]) >= 1, f"{where}: repetitions {r['repetitions']}")
-            else:  # derived from other rows' medians (a fit): the note says from what
-                check(r["stat"] == "median" and r["note"] != "", f"{where}: derived row")
+            else:  # derived from other rows (a fit, and its standard errors): the note says
+                check(r["stat"] in ("median", "se") and r["note"] != "", f"{where}: derived row")
         elif r["status"] in ("skipped", "error"):
             check(r["note"] != "", f"{where}: a {r['status']} row without a reason")
         elif r["status"] == "limit":
@@ -329,7 +329,7 @@ def interrupt():
         check(cases == {"c-shim"}, f"the partial file holds the finished case only: {cases}")
         stats = {r["stat"] for r in rows if r["variant"] == "c-shim"}
         reps = {"rep%d" % k for k in (1, 2, 3)}
-        check(stats == (STATS - set(SCHEMA.PERCENTILE_STATS)) | reps,
+        check(stats == (STATS - set(SCHEMA.PERCENTILE_STATS) - {"se"}) | reps,
               f"the finished case is whole: {stats}")
     check(os.path.exists(os.path.join(tmp, "run.partial.gbench.json")), "partial JSON left")
     import json

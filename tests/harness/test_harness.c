@@ -441,6 +441,32 @@ static double value_of(const struct case_result *r, int rep, const char *metric)
     return NAN;
 }
 
+/* Weighted least squares and the standard errors, against values computed independently
+ * (the closed forms in Python): unweighted, then weighted by 1/y^2. */
+static void t_fit_weighted_se(void)
+{
+    const double x[] = {1, 10, 100, 1000}, y[] = {12, 19, 112, 1009};
+    double w[4];
+    for (int i = 0; i < 4; i++)
+        w[i] = 1 / (y[i] * y[i]);
+    struct stats_fit f;
+    CHECK_EQ(stats_fit_weighted(x, y, NULL, 4, &f), 0);
+    CHECK(fabs(f.slope - 0.9984508654947127) < 1e-12);
+    CHECK(fabs(f.intercept - 10.680272108843553) < 1e-9);
+    CHECK(fabs(f.slope_se - 0.001900280996789371) < 1e-12);
+    CHECK(fabs(f.intercept_se - 0.9549271259212578) < 1e-9);
+    CHECK_EQ(stats_fit_weighted(x, y, w, 4, &f), 0);
+    CHECK(fabs(f.slope - 0.986583092690918) < 1e-12);
+    CHECK(fabs(f.intercept - 10.50205948502819) < 1e-9);
+    CHECK(fabs(f.slope_se - 0.04562146995417785) < 1e-12);
+    CHECK(fabs(f.intercept_se - 0.6621437624665653) < 1e-9);
+    CHECK(f.r2 < 1.0 && f.r2 > 0.99);
+    CHECK_EQ(stats_fit_weighted(x, y, NULL, 2, &f), 0); /* two points: a line, no error */
+    CHECK(isnan(f.slope_se) && isnan(f.intercept_se));
+    const double zero_w[] = {0, 0, 0, 0};
+    CHECK_EQ(stats_fit_weighted(x, y, zero_w, 4, &f), -1);
+}
+
 static void t_shim_counters_and_time(void)
 {
     CHECK_EQ(shim_ready(), 0);
@@ -460,8 +486,48 @@ static void t_shim_counters_and_time(void)
         CHECK(near(value_of(&res, r, "events"), 1e6));     /* 1000 in 1 ms */
         CHECK(near(value_of(&res, r, "per_op"), 2));
         CHECK(near(value_of(&res, r, "fixed"), 7));
-        CHECK(near(value_of(&res, r, "op_ns@p99"), 2500)); /* the slow 2%, scaled */
+        CHECK(isnan(value_of(&res, r, "@call"))); /* the shim's own counter is not a value */
     }
+    /* The samples of exactly the 3 reported calls, pooled: 3 x 1000, scaled. */
+    CHECK_EQ(res.sample_reps, 3);
+    CHECK_EQ(res.nsamples, 3000);
+    int slow = 0;
+    for (int i = 0; i < res.nsamples; i++)
+        slow += res.samples[i] == 2500;
+    CHECK_EQ(slow, 60); /* the slow 2% of each repetition */
+    CHECK(near(stats_percentile(res.samples, res.nsamples, 0.99), 2500));
+    CHECK(near(stats_percentile(res.samples, res.nsamples, 0.5), 500));
+    case_result_free(&res);
+    CHECK(res.samples == NULL && res.nsamples == 0);
+}
+
+/* Google Benchmark's own iteration-count estimate (no fixed iterations) calls the body more
+ * often than it reports: only the reported calls' samples are pooled. */
+static int g_run_starts;
+
+static void count_run_start(struct bench_case *c, struct bench_state *st)
+{
+    (void)c;
+    (void)st;
+    g_run_starts++;
+}
+
+static void t_shim_pools_reported_calls_only(void)
+{
+    CHECK_EQ(shim_ready(), 0);
+    struct synthetic sy = {0};
+    struct bench_case c = {.metric = "op_ns", .batch = 100, .body = synthetic_body, .ctx = &sy,
+                           .run_start = count_run_start};
+    g_run_starts = 0;
+    snprintf(c.name, sizeof c.name, "test/estimated");
+    struct shim_config cfg = {.repetitions = 2, .min_time_s = 0.01};
+    struct case_result res = {0};
+    shim_run_case(&c, &cfg, &res);
+    CHECK_EQ(res.outcome, CASE_OK);
+    CHECK_EQ(res.nreps, 2);
+    CHECK_EQ(res.sample_reps, 2);
+    CHECK_EQ((uint64_t)res.nsamples, res.reps[0].iterations + res.reps[1].iterations);
+    CHECK(g_run_starts > 2); /* the estimate did call the case's function more often */
     case_result_free(&res);
 }
 
@@ -505,7 +571,9 @@ static const struct t_test tests[] = {
     {"placement_quietest_cpu", t_placement_quietest_cpu},
     {"placement_keeps_caller_mask", t_placement_keeps_caller_mask},
     {"placement_binds_and_verifies", t_placement_binds_and_verifies},
+    {"fit_weighted_se", t_fit_weighted_se},
     {"shim_counters_and_time", t_shim_counters_and_time},
+    {"shim_pools_reported_calls_only", t_shim_pools_reported_calls_only},
     {"shim_fail_and_limit", t_shim_fail_and_limit},
 };
 

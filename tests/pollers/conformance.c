@@ -300,6 +300,13 @@ static void all_fire(const struct poller_ops *ops, int count, int max)
         }
     }
     idx_of_fd = malloc(((size_t)max_fd + 1) * sizeof *idx_of_fd);
+    if (!idx_of_fd) {
+        fprintf(stderr, "out of memory\n");
+        t_failures++;
+        goto out;
+    }
+    for (int fd = 0; fd <= max_fd; fd++) /* an fd that is not ours maps to no index */
+        idx_of_fd[fd] = -1;
     for (int i = 0; i < count; i++)
         idx_of_fd[sv[i][0]] = i;
     for (int i = 0; i < count; i++)

@@ -6,6 +6,8 @@
  * return that -errno, probe() with a non-empty reason, and the child must exit normally.
  *
  * No libseccomp: a classic BPF program installed with prctl(PR_SET_SECCOMP).
+ * A third child installs a filter that kills the process on io_uring_setup (SECCOMP_RET_KILL):
+ * probe() must survive it (the ring is set up in a child of its own) and say so.
  * Exit 77 (skip) when io_uring cannot run here anyway, or on an architecture whose audit id
  * this file does not know.
  */
@@ -42,16 +44,19 @@ static const char *const backends[] = {"io_uring", "io_uring-oneshot"};
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
 #ifdef NATIVE_ARCH
-/* Makes io_uring_setup fail with `err`; everything else is allowed. */
+/* Makes io_uring_setup fail with `err` (0: kill the process instead); everything else is
+ * allowed. */
 static int deny_io_uring_setup(int err)
 {
+    unsigned deny = err ? SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)
+                        : SECCOMP_RET_KILL_PROCESS;
     struct sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, deny),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
@@ -90,14 +95,33 @@ static void refused_cleanly(int err, int expect_seccomp_hint)
     }
 }
 
+/* The child's checks when io_uring_setup kills: the probe survives and says why. */
+static void killer_survived(void)
+{
+    CHECK_EQ(deny_io_uring_setup(0), 0);
+    for (size_t i = 0; i < NBACKENDS; i++) {
+        const struct poller_ops *ops = poller_find(backends[i]);
+        CHECK(ops);
+        char why[512] = "";
+        int rc = poller_probe(ops, why, sizeof why);
+        fprintf(stderr, "  %s: probe %d: %s\n", ops->name, rc, why);
+        CHECK(rc < 0);
+        CHECK(strstr(why, "killed by signal") && strstr(why, "seccomp"));
+    }
+}
+
 static void run_child(int err, int expect_seccomp_hint)
 {
-    fprintf(stderr, "io_uring_setup denied with %s:\n", strerror(err));
+    fprintf(stderr, "io_uring_setup %s%s:\n", err ? "denied with " : "kills",
+            err ? strerror(err) : "");
     fflush(stderr);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        refused_cleanly(err, expect_seccomp_hint);
+        if (err)
+            refused_cleanly(err, expect_seccomp_hint);
+        else
+            killer_survived();
         exit(t_failures ? 1 : 0); /* exit, not _exit: a sanitizer's leak check runs here */
     }
     int status = 0;
@@ -144,6 +168,7 @@ int main(int argc, char **argv)
     /* With the sysctl at 0 nothing but the filter can refuse: the reason must say seccomp. */
     run_child(EPERM, read_io_uring_disabled() == 0);
     run_child(ENOSYS, 0);
+    run_child(0, 0);
     printf("%s uring_unavailable\n", t_failures ? "FAIL" : "PASS");
     return t_failures ? 1 : 0;
 #endif

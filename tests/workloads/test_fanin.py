@@ -9,7 +9,9 @@ GROUP is one of:
               exit 2; fds beyond RLIMIT_NOFILE exits 3 naming the limit, the largest fds possible
               and how to raise it; nothing runs and nothing is written
   quick_fit   a quick run with --poller select,epoll parsed with the csv module: every metric for
-              every point, the derived fit rows, a positive per-fd slope for select
+              every point of both sweeps (timeout blocking and zero), the derived fit rows with
+              their standard errors, recomputed here from the CSV's medians, a positive per-fd
+              slope for select, and the decomposition rows (scan, wait-queue registration)
   peer_skip   libevent-select at fds >= 1024 writes a skipped row with the reason
   cleanup     no helper process outlives a run: a normal one, one whose helper is killed midway
               (error rows, later cases still run), one interrupted with SIGINT, and one killed
@@ -19,6 +21,7 @@ Exit status: 0 pass, 1 fail, 77 skip.
 import csv
 import ctypes
 import glob
+import math
 import os
 import re
 import resource
@@ -34,8 +37,12 @@ from test_cli import MUXBENCH, GROUP, check, run, validate_csv  # noqa: E402  (s
 from test_cli import main as cli_main  # noqa: E402
 
 TAG = "MUXBENCH_TEST_TAG"
-FANIN_METRICS = {"wait_ns", "event_ns", "add_ns", "del_ns", "idle_wait_ns", "events_per_wait"}
-FIT_METRICS = {"wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2"}
+FANIN_METRICS = {"wait_ns", "event_ns", "add_ns", "del_ns", "idle_wait_ns", "events_per_wait",
+                 "bracket_ns", "wait_sleeps", "fdtable_sharers", "bare_poll_ns",
+                 "wait_vs_bare_poll"}
+FIT_METRICS = {"wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2", "wait_fit_points",
+               "wait_exponent"}
+PART_METRICS = {"per_fd_scan_ns", "per_fd_wqueue_ns"}
 
 
 def read_rows(path):
@@ -56,7 +63,8 @@ def bad_input():
     if hard == resource.RLIM_INFINITY:
         with open("/proc/sys/fs/nr_open") as f:
             hard = int(f.read())
-    base = ["run", "--workload", "fanin", "--poller", "epoll", "--out", out]
+    base = ["run", "--workload", "fanin", "--poller", "epoll", "--out", out, "--set",
+            "timeout=blocking"]
     cases = [
         # (extra args, exit status, texts the message must contain)
         (["--set", "fds=10", "--set", "active=20"], 2, ["active=20 is larger than fds=10"]),
@@ -126,8 +134,38 @@ def bad_input():
     check(fds and max(fds) == 924 and 512 in fds and 1000 not in fds,
           f"default sweep under limit 1024: {fds}")
 
+    # fdtable=auto (the default): a shared sweep only at timeout=zero on a backend whose wait
+    # scans every fd; an O(1) backend and a blocking wait run private only. Given explicitly,
+    # fdtable=shared runs wherever it is asked.
+    def sweeps(poller, *extra):
+        p = run(["run", "--workload", "fanin", "--poller", poller, "--list-cases"] + list(extra))
+        check(p.returncode == 0, f"--list-cases {poller} {extra}: exit {p.returncode}")
+        return {(m.group(1), m.group(2)) for m in
+                re.finditer(r"/timeout:(\w+)/.*?/fdtable:(\w+)/", p.stdout)}
+    check(sweeps("poll") == {("zero", "private"), ("zero", "shared"), ("blocking", "private")},
+          f"fdtable=auto on poll: {sweeps('poll')}")
+    check(sweeps("epoll") == {("zero", "private"), ("blocking", "private")},
+          f"fdtable=auto on epoll: {sweeps('epoll')}")
+    check(("blocking", "shared") in sweeps("epoll", "--set", "fdtable=private,shared"),
+          "fdtable=private,shared given: every combination runs")
+
 
 # ---- a quick real run ---------------------------------------------------------------------
+
+def weighted_fit(xs, ys, weighted=True):
+    """Least squares weighted by 1/y^2 (fanin's per-fd fit), or unweighted (its exponent)."""
+    w = [1 / (y * y) if weighted else 1.0 for y in ys]
+    sw = sum(w)
+    mx = sum(wi * x for wi, x in zip(w, xs)) / sw
+    my = sum(wi * y for wi, y in zip(w, ys)) / sw
+    sxx = sum(wi * (x - mx) ** 2 for wi, x in zip(w, xs))
+    sxy = sum(wi * (x - mx) * (y - my) for wi, x, y in zip(w, xs, ys))
+    syy = sum(wi * (y - my) ** 2 for wi, y in zip(w, ys))
+    slope = sxy / sxx
+    icpt = my - slope * mx
+    res = sum(wi * (y - icpt - slope * x) ** 2 for wi, x, y in zip(w, xs, ys))
+    return {"slope": slope, "intercept": icpt, "r2": 1 - res / syy if syy > 0 else 1.0}
+
 
 def quick_fit():
     tmp = tempfile.mkdtemp(prefix="muxbench-fanin-")
@@ -139,8 +177,8 @@ def quick_fit():
         return
     # How long it took is printed below, a figure: a timed assertion would flake under load.
     rows = fanin_rows(out)
-    for poller in ("select", "epoll"):
-        mine = [r for r in rows if r["poller"] == poller]
+    for poller, timeout in [(p, t) for p in ("select", "epoll") for t in ("blocking", "zero")]:
+        mine = [r for r in rows if r["poller"] == poller and r["timeout"] == timeout]
         points = sorted({int(r["fds"]) for r in mine if r["fds"]})
         check(points == [1, 10, 100, 1000, 10000], f"{poller}: quick sweep {points}")
         for n in points:
@@ -148,28 +186,59 @@ def quick_fit():
             check(FANIN_METRICS <= got, f"{poller} fds={n}: metrics {sorted(got)}")
             p99 = [r for r in mine if r["fds"] == str(n) and r["stat"] == "p99"]
             check(len(p99) == 1 and p99[0]["metric"] == "wait_ns", f"{poller} fds={n}: p99 row")
+            pooled = [r for r in mine if r["fds"] == str(n) and r["stat"] in ("p50", "p99")]
+            check(all(int(r["iterations"]) >= int(r["repetitions"]) * 10 for r in pooled),
+                  f"{poller} fds={n}: the percentiles pool every repetition's samples: "
+                  f"{[(r['repetitions'], r['iterations']) for r in pooled]}")
             epw = [float(r["value"]) for r in mine if r["fds"] == str(n)
                    and r["metric"] == "events_per_wait" and r["stat"] == "median"]
             check(epw == [1.0], f"{poller} fds={n}: events_per_wait {epw} (active=1)")
-        fit = {r["metric"]: r for r in mine if r["status"] == "derived"}
-        if not check(set(fit) == FIT_METRICS, f"{poller}: fit rows {sorted(fit)}"):
+            sharers = [r["value"] for r in mine if r["fds"] == str(n)
+                       and r["metric"] == "fdtable_sharers" and r["stat"] == "median"]
+            check(sharers == ["0"] and all(r["fdtable"] == "private" for r in mine),
+                  f"{poller} fds={n}: the fd table is private by default: {sharers}")
+        fit = {(r["metric"], r["stat"]): r for r in mine if r["status"] == "derived"}
+        if not check({m for m, _ in fit} == FIT_METRICS, f"{poller}: fit rows {sorted(fit)}"):
             continue
+        for m in ("wait_ns_per_fd", "wait_ns_fixed", "wait_exponent"):
+            check((m, "se") in fit and float(fit[(m, "se")]["value"]) >= 0,
+                  f"{poller}: {m} has a standard error")
         for r in fit.values():
             check(r["fds"] == "" and r["active"] == "1" and r["transport"] == "unix"
                   and r["placement"] != "", f"{poller}: the fit row's columns {r}")
-            check("5 points" in r["note"] and "fds=1..10000" in r["note"],
-                  f"{poller}: the fit says what it fitted: {r['note']}")
+        for m in ("wait_ns_per_fd", "wait_ns_fixed", "wait_fit_r2"):
+            note = fit[(m, "median")]["note"]
+            check("5 points" in note and "fds=1..10000" in note,
+                  f"{poller}: the fit says what it fitted: {note}")
+        check("3 points" in fit[("wait_exponent", "median")]["note"],
+              f"{poller}: the exponent is fitted over the top two decades (100..10000)")
+        # The derived fit, recomputed here from the CSV's own p50 rows (pooled samples).
+        med = sorted((int(r["fds"]), float(r["value"])) for r in mine
+                     if r["fds"] and r["metric"] == "wait_ns" and r["stat"] == "p50")
+        want = weighted_fit([x for x, _ in med], [y for _, y in med])
+        for m, k in (("wait_ns_per_fd", "slope"), ("wait_ns_fixed", "intercept"),
+                     ("wait_fit_r2", "r2")):
+            got = float(fit[(m, "median")]["value"])
+            check(abs(got - want[k]) <= 1e-6 * max(1.0, abs(want[k])),
+                  f"{poller} {timeout}: {m} {got} is not the fit of the p50s {want[k]}")
+        top = [(x, y) for x, y in med if x * 100 >= med[-1][0]]
+        expo = weighted_fit([math.log(x) for x, _ in top], [math.log(y) for _, y in top],
+                            weighted=False)
+        got = float(fit[("wait_exponent", "median")]["value"])
+        check(abs(got - expo["slope"]) < 1e-6, f"{poller}: exponent {got} vs {expo['slope']}")
         placed = {r["placement"] for r in mine if r["status"] == "ok"}
         notes = {r["note"] for r in mine if r["status"] == "ok"}
         check(len(placed) == 1 and all("bound to cpu" in n or "unpinned" in n for n in notes),
               f"{poller}: one placement, and the note says where the threads ran: {notes}")
-        r2 = float(fit["wait_fit_r2"]["value"])
-        check(r2 <= 1.0, f"{poller}: R² {r2} above 1")
         if poller == "select":
-            slope = float(fit["wait_ns_per_fd"]["value"])
+            slope = float(fit[("wait_ns_per_fd", "median")]["value"])
             # The sign of the slope over 1..10,000 fds is not a matter of noise: select
             # walks every watched fd. How well a line fits is (R² is reported, not judged).
             check(slope > 0, f"select: per-fd slope {slope} is not positive")
+    for poller in ("select", "epoll"):
+        parts = {r["metric"] for r in rows if r["poller"] == poller and r["status"] == "derived"
+                 and r["timeout"] == "" and r["fds"] == ""}
+        check(parts == PART_METRICS, f"{poller}: decomposition rows {sorted(parts)}")
     print(f"quick fanin run in {took:.1f} s: {len(rows)} rows in {out}")
     # A placement the machine lacks is a skip with the reason, never a run elsewhere.
     listing = run(["list"]).stdout
@@ -194,7 +263,7 @@ def peer_skip():
     tmp = tempfile.mkdtemp(prefix="muxbench-fanin-")
     out = os.path.join(tmp, "peer.csv")
     p = run(["run", "--workload", "fanin", "--poller", "libevent-select", "--quick",
-             "--set", "fds=100,1024,5000", "--out", out])
+             "--set", "fds=100,1024,5000", "--set", "timeout=blocking", "--out", out])
     check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-1000:]}")
     rows = fanin_rows(out)
     ok = [r for r in rows if r["fds"] == "100" and r["metric"] == "wait_ns" and r["status"] == "ok"]
@@ -293,12 +362,13 @@ def cleanup():
     tmp = tempfile.mkdtemp(prefix="muxbench-fanin-")
     out = os.path.join(tmp, "c.csv")
     long_run = ["run", "--workload", "fanin", "--poller", "poll,epoll", "--out", out,
-                "--set", "fds=100,200,400,800,1600"]
+                "--set", "fds=100,200,400,800,1600", "--set", "timeout=blocking",
+                "--set", "fdtable=private"]
 
     # A normal run.
     tag = uuid.uuid4().hex
     proc = start(["run", "--workload", "fanin", "--poller", "epoll", "--quick", "--out", out,
-                  "--set", "fds=10,100"], tag)
+                  "--set", "fds=10,100", "--set", "timeout=blocking"], tag)
     seen = set()
     while proc.poll() is None:
         seen.update(helpers(tag))

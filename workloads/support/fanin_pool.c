@@ -11,6 +11,8 @@
  *   H_WAVE      a = start, b = count: one byte to each of the next `count` active peers
  *   H_TRUNCATE  a = keep: close the peers from index `keep` on
  *   H_PIN       a = cpu + 1, or 0: bind the helper to that cpu, or let it run anywhere
+ *   H_PEERS     a = count (<= PASS_BATCH), then `count` uint32 indices: the helper sends copies
+ *               of those peers (SCM_RIGHTS) with the reply, for a workload that writes itself
  *
  * The reply is {err, value}: 0 or an errno, and the count the request is about. The parent
  * blocks on the reply with SO_RCVTIMEO of 10 s: a helper that is dead (EOF, EPIPE) or stuck
@@ -48,7 +50,7 @@
 #define REPLY_TIMEOUT_S 10 /* a helper that does not answer in this time is declared stuck */
 #define SPIN_NS 2000000LL  /* how long the parent polls for a reply before it blocks */
 
-enum { H_MAKE = 1, H_ACTIVE, H_WAVE, H_TRUNCATE, H_PIN };
+enum { H_MAKE = 1, H_ACTIVE, H_WAVE, H_TRUNCATE, H_PIN, H_PEERS };
 
 struct hmsg {
     uint32_t op, a, b, c;
@@ -126,6 +128,25 @@ static int make_pair(int transport, int *listener, int *ours, int *theirs)
     return 0;
 }
 
+/* In the helper: the reply r with fds[0, k) attached. Returns 0, or -1 when the parent is gone. */
+static int send_with_fds(int ctl, const struct hreply *r, const int *fds, int k)
+{
+    static union {
+        char buf[CMSG_SPACE(PASS_BATCH * sizeof(int))];
+        struct cmsghdr align;
+    } cbuf;
+    struct iovec riov = {.iov_base = (void *)r, .iov_len = sizeof *r};
+    struct msghdr rmh = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+                         .msg_controllen = CMSG_SPACE((size_t)k * sizeof(int))};
+    memset(cbuf.buf, 0, sizeof cbuf.buf);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&rmh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)k * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)k * sizeof(int));
+    return sendmsg(ctl, &rmh, MSG_NOSIGNAL) == sizeof *r ? 0 : -1;
+}
+
 /* The helper: helper_proc.h has made ctl its only fd and blocked every signal. */
 static int helper_main(int ctl, void *arg)
 {
@@ -139,10 +160,6 @@ static int helper_main(int ctl, void *arg)
     long npeers = 0, nactive = 0;
     int listener = -1;
     static uint32_t buf[4 + ACTIVE_CHUNK];
-    static union {
-        char buf[CMSG_SPACE(PASS_BATCH * sizeof(int))];
-        struct cmsghdr align;
-    } cbuf;
     for (;;) {
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -169,23 +186,34 @@ static int helper_main(int ctl, void *arg)
             }
             r.value = (uint32_t)k;
             if (k > 0) { /* the reply carries our ends */
-                struct iovec riov = {.iov_base = &r, .iov_len = sizeof r};
-                struct msghdr rmh = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = cbuf.buf,
-                                     .msg_controllen = CMSG_SPACE((size_t)k * sizeof(int))};
-                memset(cbuf.buf, 0, sizeof cbuf.buf);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&rmh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN((size_t)k * sizeof(int));
-                memcpy(CMSG_DATA(cm), ours, (size_t)k * sizeof(int));
-                ssize_t sent = sendmsg(ctl, &rmh, MSG_NOSIGNAL);
+                int sent = send_with_fds(ctl, &r, ours, k);
                 for (int i = 0; i < k; i++)
                     close(ours[i]);
-                if (sent != sizeof r)
+                if (sent < 0)
                     return 0;
                 continue;
             }
             break;
+        }
+        case H_PEERS: {
+            int give[PASS_BATCH];
+            if (m->a == 0 || m->a > PASS_BATCH || (size_t)n < sizeof *m + m->a * sizeof(uint32_t)) {
+                r.err = EINVAL;
+                break;
+            }
+            for (uint32_t k = 0; k < m->a && !r.err; k++) {
+                uint32_t idx = buf[4 + k];
+                if ((long)idx >= npeers)
+                    r.err = ERANGE;
+                else
+                    give[k] = peers[idx];
+            }
+            if (r.err)
+                break;
+            r.value = m->a;
+            if (send_with_fds(ctl, &r, give, (int)m->a) < 0)
+                return 0;
+            continue;
         }
         case H_ACTIVE:
             if ((long)m->a + m->b > cap || (size_t)n < sizeof *m + m->b * sizeof(uint32_t)) {
@@ -528,6 +556,33 @@ int pool_pin_helper(int cpu, int spin, char *msg, size_t len)
     if (r.err) {
         snprintf(msg, len, "binding the fanin helper to cpu %d: %s", cpu, strerror((int)r.err));
         return -(int)r.err;
+    }
+    return 0;
+}
+
+int pool_peer_ends(const int *idx, int count, int *out, char *msg, size_t len)
+{
+    uint32_t buf[4 + PASS_BATCH];
+    for (int off = 0; off < count; off += PASS_BATCH) {
+        int k = count - off < PASS_BATCH ? count - off : PASS_BATCH;
+        struct hmsg m = {.op = H_PEERS, .a = (uint32_t)k};
+        memcpy(buf, &m, sizeof m);
+        for (int i = 0; i < k; i++)
+            buf[4 + i] = (uint32_t)idx[off + i];
+        struct hreply r;
+        int got[PASS_BATCH], ngot = 0;
+        int rc = call(buf, sizeof m + (size_t)k * sizeof(uint32_t), &r, got, &ngot,
+                      "did not send peer ends", msg, len);
+        if (rc < 0)
+            return rc;
+        for (int i = 0; i < ngot; i++)
+            out[off + i] = got[i];
+        if (r.err || ngot != k) {
+            int err = r.err ? (int)r.err : EMFILE;
+            snprintf(msg, len, "the fanin helper's peer ends %d..%d: %s", off, off + k - 1,
+                     strerror(err));
+            return -err;
+        }
     }
     return 0;
 }

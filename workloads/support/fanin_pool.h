@@ -54,6 +54,9 @@ int pool_set_active(const int *idx, int count, char *msg, size_t len);
  * `spin`: wait for the helper's answers by polling for up to 2 ms before blocking, so the
  * caller keeps its cpu; only sensible when the helper runs on another cpu. */
 int pool_pin_helper(int cpu, int spin, char *msg, size_t len);
+/* Copies of the helper's peer ends of pool indices idx[0, count) into out[] (the caller closes
+ * them; entries it did not get stay as they were). 0, or -errno with msg (-EMFILE: no room). */
+int pool_peer_ends(const int *idx, int count, int *out, char *msg, size_t len);
 /* The helper writes one byte to the peers of active[(start + k) % active count], k < count,
  * and answers once all are written. 0, or -errno with msg (-EPIPE: the helper is gone). */
 int pool_wave(int start, int count, char *msg, size_t len);
