@@ -97,7 +97,9 @@ struct bench_case {
 /* Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO). */
 int64_t bench_now_ns(void);
 
-/* A counter for this repetition: becomes its own metric in the CSV, with `value` as given. */
+/* A counter for this repetition: becomes its own metric in the CSV, with `value` as given.
+ * A name ending in "@p50", "@p95" or "@p99" is a percentile the workload computed over its own
+ * per-operation samples: the row is the metric without the suffix, with that stat. */
 void bench_counter(struct bench_state *st, const char *metric, double value, const char *unit);
 
 enum bench_counter_kind {

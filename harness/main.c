@@ -71,11 +71,13 @@ static void print_help(void)
     printf("\n\nParameters (CSV columns):\n");
     const struct param_def *d;
     for (size_t i = 0; (d = param_def_at(i)) != NULL; i++) {
-        printf("  %-12s %s", d->key, d->help);
+        printf("  %-14s %s", d->key, d->help);
         if (d->type == PARAM_INT)
             printf(" (%lld..%lld)", d->min, d->max);
         else if (d->type == PARAM_SIZE)
             printf(" (bytes, k/m/g suffixes; %lld..%lld)", d->min, d->max);
+        else if (d->type == PARAM_DURATION)
+            printf(" (ns; ns/us/ms/s suffixes, e.g. 100ms)");
         else if (d->choices) {
             printf(" (");
             for (int k = 0; d->choices[k]; k++)

@@ -47,6 +47,30 @@ static const char *def_key(size_t i, const void *arg)
 
 void param_keys(char *buf, size_t len) { mux_join_names(buf, len, NDEFS, def_key, NULL); }
 
+/* Strict: digits, then ns, us, ms or s (none: ns), nothing else; -1 when malformed. */
+static int parse_duration(const char *s, long long *out)
+{
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || v > (unsigned long long)LLONG_MAX)
+        return -1;
+    static const struct {
+        const char *suffix;
+        long long ns;
+    } units[] = {{"", 1}, {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].suffix) == 0) {
+            if ((long long)v > LLONG_MAX / units[i].ns)
+                return -1;
+            *out = (long long)v * units[i].ns;
+            return 0;
+        }
+    return -1;
+}
+
 /* Strict: digits, an optional k/m/g suffix for sizes, nothing else; -1 when malformed. */
 static int parse_number(const char *s, int allow_suffix, long long *out)
 {
@@ -82,6 +106,16 @@ long long param_number(const char *value)
     return v;
 }
 
+long long param_value(const struct param_def *d, const char *value)
+{
+    long long v = 0;
+    if (d && d->type == PARAM_DURATION)
+        parse_duration(value, &v);
+    else
+        parse_number(value, 1, &v);
+    return v;
+}
+
 int param_check_value(const struct param_def *d, const char *const *choices, const char *value,
                       char *err, size_t err_len)
 {
@@ -98,7 +132,13 @@ int param_check_value(const struct param_def *d, const char *const *choices, con
     if (d->type == PARAM_TEXT)
         return 0; /* the workload that takes it checks it while planning */
     long long v;
-    if (parse_number(value, d->type == PARAM_SIZE, &v) < 0) {
+    if (d->type == PARAM_DURATION) {
+        if (parse_duration(value, &v) < 0) {
+            snprintf(err, err_len, "%s=%s: not a duration (digits, then ns, us, ms or s; "
+                     "digits alone are nanoseconds)", d->key, value);
+            return -1;
+        }
+    } else if (parse_number(value, d->type == PARAM_SIZE, &v) < 0) {
         snprintf(err, err_len, "%s=%s: not a %s", d->key, value,
                  d->type == PARAM_SIZE ? "size in bytes (digits, optional k/m/g suffix)"
                                        : "whole number (digits only)");

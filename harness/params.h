@@ -17,6 +17,7 @@ extern "C" {
 #endif
 
 #define MUX_GIB (1024LL * 1024 * 1024)
+#define MUX_HOUR_NS (3600LL * 1000000000)
 #define MUX_CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The identity columns of a case, in CSV order (params.def). */
@@ -39,6 +40,7 @@ enum param_type {
     PARAM_SIZE,   /* bytes: an integer with an optional k/m/g suffix (powers of 1024) */
     PARAM_CHOICE, /* one of a fixed set of names */
     PARAM_TEXT,   /* free text the workload checks itself (agent addresses) */
+    PARAM_DURATION, /* nanoseconds: an integer with an optional ns/us/ms/s suffix (none: ns) */
 };
 
 struct param_def {
@@ -85,6 +87,9 @@ int param_check_value(const struct param_def *d, const char *const *choices, con
                       char *err, size_t err_len);
 /* Parses an INT or SIZE value (already checked). */
 long long param_number(const char *value);
+/* Parses a value of key d (INT, SIZE or DURATION, already checked): the number, in bytes for a
+ * size and nanoseconds for a duration. */
+long long param_value(const struct param_def *d, const char *value);
 
 /* The user's values for key, or NULL when not set. */
 const struct param_set *param_override(const struct param_overrides *o, const char *key);

@@ -88,6 +88,16 @@ int run_numbers(const struct run_opts *o, const struct workload *w, const char *
     int n = run_values(o, w, key, &set);
     int k = 0;
     for (int i = 0; i < n && k < max; i++)
-        out[k++] = param_number(set.values[i]);
+        out[k++] = param_value(param_find(key), set.values[i]);
     return k;
+}
+
+const struct poller_ops *run_first_poller(const struct run_opts *o)
+{
+    for (int i = 0; i < o->npollers; i++) {
+        char why[256];
+        if (poller_probe(o->pollers[i], why, sizeof why) == 0)
+            return o->pollers[i];
+    }
+    return NULL;
 }

@@ -20,9 +20,13 @@ void plan_free(struct plan *plan);
  * values). Returns the count (0 when the workload does not take the key). */
 int run_values(const struct run_opts *o, const struct workload *w, const char *key,
                struct param_set *out);
-/* The same as numbers (INT or SIZE keys); returns the count. */
+/* The same as numbers (INT, SIZE or DURATION keys: bytes, nanoseconds); returns the count. */
 int run_numbers(const struct run_opts *o, const struct workload *w, const char *key,
                 long long *out, int max);
+/* The first poller of the run that is available here (NULL: none): the cases a per-poller
+ * workload runs without a poller (its thread variants) are planned in that poller's plan()
+ * call, so they run once per run. */
+const struct poller_ops *run_first_poller(const struct run_opts *o);
 /* The param_use of key in w, or NULL. */
 const struct param_use *workload_param(const struct workload *w, const char *key);
 

@@ -89,6 +89,18 @@ void bench_derived_stat(struct bench_derived *out, const char *metric, const cha
     out->rows++;
 }
 
+/* A percentile counter, "<metric>@p50", "@p95" or "@p99": the suffix, else NULL. Its row is
+ * <metric> with stat p50/p95/p99 (the median of the repetitions' percentiles). */
+static const char *percentile_suffix(const char *metric)
+{
+    static const char *const suffixes[] = {"@p50", "@p95", "@p99"};
+    size_t n = strlen(metric);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (n > 4 && strcmp(metric + n - 4, suffixes[i]) == 0)
+            return metric + n - 4;
+    return NULL;
+}
+
 void bench_derived_row(struct bench_derived *out, const char *metric, double value,
                        const char *unit, const char *note)
 {
@@ -134,6 +146,14 @@ static void write_case_rows(struct csv_out *o, const struct bench_case *c,
                     }
             struct stats s;
             stats_compute(vals, n, &s);
+            const char *pct = percentile_suffix(rv->metric);
+            if (pct) {
+                char base[48];
+                snprintf(base, sizeof base, "%.*s", (int)(pct - rv->metric), rv->metric);
+                csv_row(o, &c->id, base, pct + 1, s.median, rv->unit, n, (uint64_t)it.median, "ok",
+                        c->note);
+                continue;
+            }
             static const char *const names[] = {"median", "mean", "min", "max", "stddev", "cv"};
             const double v[] = {s.median, s.mean, s.min, s.max, s.stddev, s.cv};
             for (int i = 0; i < 6; i++)

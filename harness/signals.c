@@ -162,10 +162,13 @@ static void *signal_thread(void *arg)
                 strsignal(sig), g_csv->path);
         _exit(MUX_EXIT_INTERRUPTED);
     }
-    /* Child processes first (a workload's helper): nothing of the run may outlive it. */
-    signals_stop_children();
-    /* The CSV lock is taken for good: no case's rows can be half written after this. */
+    /* The CSV lock first, taken for good: no case's rows can be half written after this, and
+     * the main thread cannot finish the run either. Killing a case's helper ends that case at
+     * once (its sockets close); were the lock still free, the main thread could write that
+     * case's error row and commit a run that was interrupted, exiting 1 instead of 130. */
     int rc = csv_abort_partial(g_csv);
+    /* Then the child processes, on every way out: nothing of the run may outlive it. */
+    signals_stop_children();
     if (rc == 1) { /* the final rename won the race: the CSV is complete and in place */
         fprintf(stderr, "\nmuxbench: interrupted by %s after the run was written to %s\n",
                 strsignal(sig), g_csv->path);

@@ -11,6 +11,10 @@ extern const struct workload ctxswitch_workload;
 extern const struct workload memory_workload;
 extern const struct workload spawn_workload;
 extern const struct workload echo_workload;
+extern const struct workload nwait_workload;
+extern const struct workload iobound_workload;
+extern const struct workload cancel_workload;
+extern const struct workload checkpoint_workload;
 
 static const struct workload *const table[] = {
     &harness_workload,
@@ -19,6 +23,10 @@ static const struct workload *const table[] = {
     &memory_workload,
     &spawn_workload,
     &echo_workload,
+    &nwait_workload,
+    &iobound_workload,
+    &cancel_workload,
+    &checkpoint_workload,
 };
 
 size_t workload_count(void) { return sizeof table / sizeof table[0]; }

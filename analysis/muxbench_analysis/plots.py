@@ -37,6 +37,10 @@ PLOTS = {
     "spawn_churn": ("spawn_churn", "threads_coroutines"),
     "memory_spectrum": ("memory_spectrum", "threads_coroutines"),
     "echo": ("echo", "threads_coroutines"),
+    "nwait": ("nwait", "threads_coroutines"),
+    "iobound": ("iobound", "threads_coroutines"),
+    "cancel": ("cancel", "threads_coroutines"),
+    "checkpoint": ("checkpoint", "threads_coroutines"),
 }
 
 _KERNEL_COLORS = {
@@ -920,6 +924,254 @@ def echo(ds):
     return _finish(fig, ds, title, "thread: one blocking thread per connection; coroutine / "
                    "poller: one coroutine per connection over that backend; loop: the peer "
                    "library's callbacks.")
+
+
+# ---- the seeds' scenarios: nwait (C6), iobound and cancel (C7), checkpoint (C8) ----------
+def _who(r):
+    """'coroutines / epoll', or the variant alone for rows without a poller (threads)."""
+    return r["variant"] if not r["poller"] else "%s / %s" % (r["variant"], r["poller"])
+
+
+def _variant_color(r):
+    if not r["poller"]:
+        return "#d62728" if r["variant"] != "sequential" else "#555555"
+    return color_of(r["poller"])
+
+
+def _by_variant(st, first=("sequential", "threads", "pthread-cancel", "eventfd")):
+    """Rows sorted: the variants without a poller first, then each poller in the usual order."""
+    pollers = _order({p for p in st["poller"] if p})
+    def key(r):
+        v = r["variant"]
+        return (0 if not r["poller"] else 1, first.index(v) if v in first else 9,
+                pollers.index(r["poller"]) if r["poller"] in pollers else 0, v)
+    return sorted((r for _, r in st.iterrows()), key=key)
+
+
+def nwait(ds):
+    """N requests that each wait D: total time per variant against N×D and D (C6)."""
+    st = ds.stats("nwait", "total_ns")
+    if st.empty:
+        return _empty(ds, "N requests that each wait D (C6)",
+                      "no nwait rows (the nwait workload did not run)", "variant", "total time")
+    # One (N, D, transport) configuration: the one with the most cases (the default run has one).
+    cfg = st.groupby(["units", "delay_ns", "transport"]).size().idxmax()
+    st = st[(st["units"] == cfg[0]) & (st["delay_ns"] == cfg[1]) & (st["transport"] == cfg[2])]
+    n, d = float(cfg[0]), float(cfg[1])
+    rows = _by_variant(st)
+    fig, (ax,) = _fig(size=(10, 5.8))
+    for i, r in enumerate(rows):
+        ax.bar(i, r["median"], 0.6, color=_variant_color(r),
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
+        ideal = n * d if r["variant"] == "sequential" else d
+        ax.text(i, _top(r) * 1.08, "%s\n+%s" % (fmt.ns(r["median"]),
+                                                fmt.ns(max(r["median"] - ideal, 0))),
+                ha="center", va="bottom", fontsize=7.5)
+    ax.axhline(n * d, color=REF, ls="--", lw=1.1, label="N × D = %s × %s" % (fmt.count(n),
+                                                                          fmt.ns(d)))
+    ax.axhline(d, color=REF, ls=":", lw=1.1, label="D = %s (every wait overlapped)" % fmt.ns(d))
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([_who(r).replace(" / ", "\n") for r in rows], fontsize=8)
+    ax.set_xlabel("how the N requests wait (%s delay server)" % cfg[2])
+    ax.set_ylabel("all N answered, median time (label: the time, + what exceeds N×D or D)")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(d / 3, max(hi, n * d) * 4)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    seq = [r for r in rows if r["variant"] == "sequential"]
+    conc = [r for r in rows if r["variant"] != "sequential"]
+    if seq and conc:
+        best = min(conc, key=lambda r: r["median"])
+        title = "%s requests of %s: sequential %s, %s %s (%.1fx)" % (
+            fmt.count(n), fmt.ns(d), fmt.ns(seq[0]["median"]), _who(best),
+            fmt.ns(best["median"]), seq[0]["median"] / best["median"])
+    else:
+        title = "%s requests of %s" % (fmt.count(n), fmt.ns(d))
+    return _finish(fig, ds, title + " (C6)", "Seed 002 §4.2: 20 requests of 1 s took ~22 s "
+                   "one after another and ~1.3 s with async (17x). Here the server is a local "
+                   "process answering after exactly D; run with --set delay_ns=1s for the seed's "
+                   "size. " + _skip_note(ds, "nwait"))
+
+
+def iobound(ds):
+    """Per-operation latency of exponential sleeps (mean 5 ms): p50, p95, p99 per variant,
+    against the seed's p95 ≈ 15 ms and the p95 the sleeps themselves ask for (C7)."""
+    op = ds.stats("iobound", "op_us")
+    if op.empty:
+        return _empty(ds, "Simulated I/O: 200 workers × 200 exponential sleeps (C7)",
+                      "no iobound rows (the iobound workload did not run)", "variant",
+                      "per-operation time")
+    late = ds.stats("iobound", "late_us")
+    req = ds.stats("iobound", "req_us")
+    rows = _by_variant(op)
+    fig, axes = _fig(ncols=2, size=(13, 5.8))
+    ax = axes[0]
+    width = 0.26
+    for i, r in enumerate(rows):
+        for k, (stat, alpha) in enumerate((("p50", 0.45), ("p95", 0.75), ("p99", 1.0))):
+            v = r[stat]
+            if v == v:
+                ax.bar(i + (k - 1) * width, v * 1e3, width, color=_variant_color(r),
+                       alpha=alpha, label=stat if i == 0 else None)
+        if r["p95"] == r["p95"]:
+            ax.text(i, r["p95"] * 1e3 * 1.05, "p95\n%s" % fmt.ns(r["p95"] * 1e3), ha="center",
+                    va="bottom", fontsize=7.5)
+    ax.axhline(15e6, color=REF, ls="--", lw=1.1, label="seed 001: p95 ≈ 15 ms")
+    if len(req) and req["p95"].notna().any():
+        ax.axhline(req["p95"].dropna().iloc[0] * 1e3, color="#2ca02c", ls=":", lw=1.3,
+                   label="p95 of the requested sleeps alone")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([_who(r).replace(" / ", "\n") for r in rows], fontsize=8)
+    ax.set_xlabel("how the workers sleep")
+    ax.set_ylabel("one operation (requested sleep + runtime), percentile over all operations")
+    ax.set_title("operation time", fontsize=10)
+    ax.legend(fontsize=7.5, loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax = axes[1]
+    lrows = _by_variant(late) if len(late) else []
+    for i, r in enumerate(lrows):
+        for k, (stat, alpha) in enumerate((("p50", 0.5), ("p99", 1.0))):
+            v = r[stat]
+            if v == v and v > 0:
+                ax.bar(i + (k - 0.5) * 0.35, v * 1e3, 0.35, color=_variant_color(r), alpha=alpha,
+                       label=stat if i == 0 else None)
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(lrows)))
+    ax.set_xticklabels([_who(r).replace(" / ", "\n") for r in lrows], fontsize=8)
+    ax.set_xlabel("how the workers sleep")
+    ax.set_ylabel("what the runtime added to one sleep (actual - requested), percentile")
+    ax.set_title("lateness", fontsize=10)
+    ax.legend(fontsize=7.5)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    r0 = rows[0]
+    title = "p95 of one operation: %s; the sleeps alone ask for %s" % (
+        ", ".join("%s %s" % (_who(r), fmt.ns(r["p95"] * 1e3)) for r in rows[:3]
+                  if r["p95"] == r["p95"]),
+        fmt.ns(req["p95"].dropna().iloc[0] * 1e3) if len(req) and req["p95"].notna().any()
+        else "?")
+    cfg = "%s workers × %s operations, mean %s" % (
+        fmt.count(r0["units"]), fmt.count(r0["ops"]), fmt.ns(r0["mean_ns"]))
+    return _finish(fig, ds, title + " (C7)", cfg + ". Seed 001: 200 workers × 200 exponential "
+                   "sleeps of mean 5 ms, p95 ≈ 15 ms for asyncio, trio and anyio. "
+                   + _skip_note(ds, "iobound"))
+
+
+def cancel(ds):
+    """A cancellation storm: time from the first cancel until every task has finished and
+    released what it held, per task, per variant (C7)."""
+    st = ds.stats("cancel", "cancel_per_task_ns")
+    tot = ds.stats("cancel", "cancel_ns")
+    if st.empty:
+        return _empty(ds, "Cancellation storm (C7)",
+                      "no cancel rows (the cancel workload did not run)", "variant",
+                      "time per task")
+    n = st["units"].max()
+    st = st[st["units"] == n]
+    rows = _by_variant(st)
+    fig, (ax,) = _fig(size=(10, 5.8))
+    for i, r in enumerate(rows):
+        ax.bar(i, r["median"], 0.6, color=_variant_color(r),
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
+        t = tot[(tot["variant"] == r["variant"]) & (tot["poller"] == r["poller"]) &
+                (tot["units"] == n)]
+        label = fmt.ns(r["median"])
+        if len(t):
+            label += "\nall: %s" % fmt.ns(t["median"].iloc[0])
+        ax.text(i, _top(r) * 1.08, label, ha="center", va="bottom", fontsize=7.5)
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([_who(r).replace(" / ", "\n") for r in rows], fontsize=8)
+    ax.set_xlabel("how the tasks are cancelled")
+    ax.set_ylabel("first cancel → every task finished and released, per task (median)")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi * 4)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    best = min(rows, key=lambda r: r["median"])
+    worst = max(rows, key=lambda r: r["median"])
+    title = "%s tasks settle in %s (%s) to %s (%s)" % (
+        fmt.count(n), fmt.ns(best["median"] * n), _who(best), fmt.ns(worst["median"] * n),
+        _who(worst))
+    return _finish(fig, ds, title + " (C7)", "Seed 001: 5k long-lived tasks cancelled after "
+                   "50 ms; asyncio settled fastest (no figure given). Half the tasks block on a "
+                   "socket read, half on a 1 h timer. " + _skip_note(ds, "cancel"))
+
+
+def checkpoint(ds):
+    """The checkpoint's price per await against the fast path, with one request for scale,
+    and the lateness of a 1 ms ticker beside a busy task (C8)."""
+    aw = ds.stats("checkpoint", "await_ns")
+    sv = ds.stats("checkpoint", "starve_ns")
+    if aw.empty and sv.empty:
+        return _empty(ds, "A checkpoint on every await, and starvation (C8)",
+                      "no checkpoint rows (the checkpoint workload did not run)", "variant",
+                      "time")
+    rq = ds.stats("checkpoint", "request_ns")
+    fig, axes = _fig(ncols=2, size=(13, 5.8))
+    ax = axes[0]
+    pollers = _order({p for p in aw["poller"] if p})
+    for i, p in enumerate(pollers):
+        for k, (variant, alpha) in enumerate((("fastpath", 0.45), ("checkpoint", 1.0))):
+            r = aw[(aw["poller"] == p) & (aw["variant"] == variant)]
+            if len(r):
+                r = r.iloc[0]
+                ax.bar(i + (k - 0.5) * 0.38, r["median"], 0.38, color=color_of(p), alpha=alpha,
+                       yerr=_yerr(r["median"], r["min"], r["max"]), capsize=2,
+                       hatch="//" if variant == "fastpath" else None,
+                       label=("%s await" % variant) if i == 0 else None)
+        q = rq[rq["poller"] == p]
+        if len(q):
+            ax.plot(i, q["median"].iloc[0], marker="D", color="#000000", ms=5,
+                    label="one request on the same loop" if i == 0 else None)
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(pollers)))
+    ax.set_xticklabels(pollers, fontsize=8, rotation=30, ha="right")
+    ax.set_xlabel("poller under the scheduler")
+    ax.set_ylabel("one await on a done future (median); ◆ one request/response")
+    ax.set_title("the price of a checkpoint", fontsize=10)
+    ax.legend(fontsize=7.5, loc="upper left")
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax = axes[1]
+    srows = _by_variant(sv, first=("threads",)) if len(sv) else []
+    for i, r in enumerate(srows):
+        ax.bar(i, r["median"], 0.6, color=_variant_color(r),
+               yerr=_yerr(r["median"], r["min"], r["max"]), capsize=3)
+        ax.text(i, _top(r) * 1.08, fmt.ns(r["median"]), ha="center", va="bottom", fontsize=7.5)
+    if len(sv) and sv["busy_ns"].notna().any():
+        ax.axhline(sv["busy_ns"].dropna().iloc[0], color=REF, ls="--", lw=1.1,
+                   label="the busy task's run (busy_ns)")
+        ax.legend(fontsize=7.5, loc="upper right")
+    ax.set_yscale("log")
+    _ns_axis(ax)
+    ax.set_xticks(range(len(srows)))
+    ax.set_xticklabels([_who(r).replace(" / ", "\n") for r in srows], fontsize=8)
+    ax.set_xlabel("what the busy task does")
+    ax.set_ylabel("worst lateness of a 1 ms ticker (median over repetitions)")
+    ax.set_title("starvation", fontsize=10)
+    lo, hi = ax.get_ylim() if srows else (1, 10)
+    if srows:
+        ax.set_ylim(lo, hi * 4)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    bits = []
+    if len(aw):
+        cp = aw[aw["variant"] == "checkpoint"]
+        fp = aw[aw["variant"] == "fastpath"]
+        if len(cp) and len(fp):
+            extra = cp["median"].median() - fp["median"].median()
+            bits.append("a checkpoint costs %s more per await" % fmt.ns(extra))
+    never = [r for r in srows if r["variant"] == "never-yields"]
+    if never:
+        bits.append("a task that never yields delays the ticker %s" % fmt.ns(never[0]["median"]))
+    title = "; ".join(bits) or "A checkpoint on every await, and starvation"
+    return _finish(fig, ds, title[0].upper() + title[1:] + " (C8)",
+                   "Seed 000 a: trio checkpoints on every await (a bit of per-await overhead); "
+                   "asyncio returns at once from a done future and can starve the loop. "
+                   + _skip_note(ds, "checkpoint"))
 
 
 def make_all(ds, notebook=None, outdir=None):

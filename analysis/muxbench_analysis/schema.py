@@ -11,8 +11,8 @@ COLUMNS = (
     "run_id", "timestamp", "host", "kernel", "cpu_model", "workload", "poller", "variant",
     "placement", "fds", "active", "writes", "position", "timeout", "transport", "units",
     "stack_bytes", "stack_alloc", "touch_bytes", "reg", "loop", "rate", "clients", "agents",
-    "thp", "fdtable", "mode", "metric", "stat", "value", "unit", "repetitions", "iterations",
-    "status", "note",
+    "thp", "fdtable", "mode", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns",
+    "metric", "stat", "value", "unit", "repetitions", "iterations", "status", "note",
 )
 
 # A file without these is not a muxbench CSV: the columns every reader relies on, with status
@@ -24,14 +24,20 @@ CORE_COLUMNS = (
 )
 
 NUMERIC_COLUMNS = ("fds", "active", "writes", "units", "stack_bytes", "touch_bytes", "rate",
-                   "agents", "value", "repetitions", "iterations")
+                   "agents", "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns", "value",
+                   "repetitions", "iterations")
 
 # The columns that identify one case (one configuration that was measured).
 CASE_COLUMNS = ("workload", "poller", "variant", "placement", "fds", "active", "writes",
                 "position", "timeout", "transport", "units", "stack_bytes", "stack_alloc",
-                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "fdtable", "mode")
+                "touch_bytes", "reg", "loop", "rate", "clients", "agents", "thp", "fdtable", "mode",
+                "delay_ns", "ops", "mean_ns", "busy_ns", "yield_every_ns")
 
-STATS = ("median", "mean", "min", "max", "stddev", "cv", "p50", "p99", "se")
+# p50/p95/p99: percentiles of per-operation samples (pooled over the repetitions where the
+# harness records the samples; the median of each repetition's own where a workload computes
+# them, as iobound does).
+PERCENTILE_STATS = ("p50", "p95", "p99")
+STATS = ("median", "mean", "min", "max", "stddev", "cv") + PERCENTILE_STATS + ("se",)
 # One row per repetition holds that repetition's own value: stat "rep1" ... "repN", in the order
 # the repetitions ran (docs/csv.md). The summary statistics above are computed over them.
 REP_PREFIX = "rep"
@@ -50,6 +56,7 @@ def rep_index(stat):
 def is_stat(stat):
     """Whether stat is a documented statistic or a repetition's own value."""
     return stat in STATS or rep_index(stat) is not None
+
 
 STATUSES = ("ok", "derived", "skipped", "limit", "error", "env")
 UNITS = ("ns", "us", "bytes", "per_s", "ratio", "count")
@@ -91,6 +98,14 @@ METRICS = {
              # with agents (docs/agents.md): each agent's client CPU time / its window
              **{"agent%d_client_cpu_ratio" % i: "ratio" for i in range(1, 9)}},
     "harness": {"iteration_ns": "ns", "clock_read_ns": "ns"},
+    "nwait": {"total_ns": "ns", "overhead_ns": "ns", "speedup": "ratio",
+              "units_reached": "count"},
+    "iobound": {"total_ns": "ns", "op_us": "us", "late_us": "us", "req_us": "us",
+                "ops_counted": "count", "units_reached": "count"},
+    "cancel": {"cancel_ns": "ns", "cancel_per_task_ns": "ns", "units_reached": "count"},
+    "checkpoint": {"await_ns": "ns", "request_ns": "ns", "starve_ns": "ns",
+                   "yields_per_await": "count", "poller_waits_per_await": "count",
+                   "ticks": "count", "yields": "count", "units_reached": "count"},
 }
 
 WORKLOADS = tuple(METRICS) + ("env",)

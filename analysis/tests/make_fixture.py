@@ -382,6 +382,65 @@ def make_synthetic(seed=1, quick=False, partial=False, omit=()):
                 b.case("echo", "rss_bytes", 6 * MiB + n * per_conn, cv() / 3, iterations=1,
                        **c)
 
+    if "nwait" not in omit:
+        n, d = 20, (10e6 if quick else 100e6)
+        for var, p, total in (("sequential", "", n * d + 2.4e6), ("threads", "", d + 1.6e6),
+                              ("coroutines", "epoll", d + 0.9e6), ("coroutines", "poll",
+                                                                   d + 1.0e6)):
+            c = dict(variant=var, poller=p, units=n, delay_ns=d, transport="tcp")
+            t = noisy(total)
+            b.case("nwait", "total_ns", t, cv() / 4, iterations=1,
+                   note="%d of %d answered (counted)" % (n, n), **c)
+            b.case("nwait", "overhead_ns", t - (n * d if var == "sequential" else d), cv(),
+                   iterations=1, **c)
+            if var != "sequential":
+                b.derived("nwait", "speedup", (n * d + 2.4e6) / t, "sequential / %s" % var,
+                          **c)
+
+    if "iobound" not in omit:
+        units, ops = (50, 40) if quick else (200, 200)
+        for var, p, add in (("threads", "", 0.09), ("coroutines", "epoll", 0.07),
+                            ("coroutines", "poll", 0.08)):
+            c = dict(variant=var, poller=p, units=units, ops=ops, mean_ns=5e6)
+            b.case("iobound", "total_ns", noisy(ops * 5e6 * 1.1), cv(), iterations=1, **c)
+            for stat, v in (("p50", 3466 + add * 1e3), ("p95", 14979 + add * 1e3),
+                            ("p99", 23026 + add * 3e3)):
+                b.row(workload="iobound", metric="op_us", stat=stat, value=noisy(v), unit="us",
+                      repetitions=b.reps, iterations=1, status="ok", **c)
+            for stat, v in (("p50", add * 1e3), ("p99", add * 6e3)):
+                b.row(workload="iobound", metric="late_us", stat=stat, value=noisy(v),
+                      unit="us", repetitions=b.reps, iterations=1, status="ok", **c)
+            for stat, v in (("p50", 3466.0), ("p95", 14979.0)):
+                b.row(workload="iobound", metric="req_us", stat=stat, value=v, unit="us",
+                      repetitions=b.reps, iterations=1, status="ok", **c)
+            b.case("iobound", "ops_counted", units * ops, 0.0, iterations=1, **c)
+
+    if "cancel" not in omit:
+        n = 500 if quick else 5000
+        for var, p, per in (("pthread-cancel", "", 21e3), ("eventfd", "", 24e3),
+                            ("coroutines", "epoll", 9e3), ("coroutines", "poll", 8e3)):
+            c = dict(variant=var, poller=p, units=n)
+            t = noisy(per * n)
+            b.case("cancel", "cancel_ns", t, cv(), iterations=1,
+                   note="every task blocked, cancelled and released (counted)", **c)
+            b.case("cancel", "cancel_per_task_ns", t / n, cv(), iterations=1, **c)
+
+    if "checkpoint" not in omit:
+        busy = 20e6 if quick else 100e6
+        for p, extra, req in (("epoll", 420.0, 9e3), ("poll", 380.0, 8.5e3)):
+            b.case("checkpoint", "await_ns", noisy(0.9), cv(), iterations=10000000,
+                   variant="fastpath", poller=p)
+            b.case("checkpoint", "await_ns", noisy(0.9 + extra), cv(), iterations=100000,
+                   variant="checkpoint", poller=p)
+            b.case("checkpoint", "request_ns", noisy(req), cv(), iterations=100000,
+                   variant="request", poller=p)
+            b.case("checkpoint", "starve_ns", noisy(busy + 60e3), cv() / 4, iterations=1,
+                   variant="never-yields", poller=p, busy_ns=busy)
+            b.case("checkpoint", "starve_ns", noisy(160e3), cv(), iterations=1,
+                   variant="yields", poller=p, busy_ns=busy, yield_every_ns=100e3)
+        b.case("checkpoint", "starve_ns", noisy(3.1e6), cv(), iterations=1, variant="threads",
+               busy_ns=busy)
+
     if "harness" not in omit:
         b.case("harness", "iteration_ns", 2.1, 0.02, iterations=10000000, variant="c-shim")
         b.case("harness", "iteration_ns", 1.9, 0.02, iterations=10000000, variant="native")

@@ -238,6 +238,41 @@ static void t_params_parse(void)
     CHECK(param_parse_set(&o, "fds=0", err, sizeof err) == -1 && strstr(err, "out of range"));
 }
 
+/* Durations: digits with ns, us, ms or s (none: ns), in nanoseconds; anything else refused. */
+static void t_params_duration(void)
+{
+    struct param_overrides o = {0};
+    char err[512];
+    const struct param_def *d = param_find("delay_ns");
+    CHECK(d && d->type == PARAM_DURATION);
+    CHECK_EQ(param_parse_set(&o, "delay_ns=1s,100ms,5ms,500us,250ns,42", err, sizeof err), 0);
+    const struct param_set *s = param_override(&o, "delay_ns");
+    CHECK(s && s->count == 6);
+    static const long long want[] = {1000000000LL, 100000000, 5000000, 500000, 250, 42};
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ(param_value(d, s->values[i]), want[i]);
+    CHECK_EQ(param_value(d, "0"), 0);
+    /* A size keeps its k/m/g meaning: 1m is a mebibyte there, never a millisecond. */
+    CHECK_EQ(param_value(param_find("stack_bytes"), "1m"), 1 << 20);
+    static const char *const bad[] = {
+        "delay_ns=1m",  "delay_ns=1.5s", "delay_ns=ms",  "delay_ns=5 ms", "delay_ns=-1s",
+        "delay_ns=1sec", "delay_ns=2h",  "delay_ns=1S",  "delay_ns=3601s",
+        "delay_ns=99999999999999999999s", "busy_ns=10ns", "mean_ns=",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (param_parse_set(&o, bad[i], err, sizeof err) != -1 || !err[0]) {
+            fprintf(stderr, "accepted or silent: %s\n", bad[i]);
+            t_failures++;
+            return;
+        }
+    }
+    CHECK(param_parse_set(&o, "delay_ns=1m", err, sizeof err) == -1 &&
+          strstr(err, "not a duration"));
+    CHECK(param_parse_set(&o, "delay_ns=3601s", err, sizeof err) == -1 &&
+          strstr(err, "out of range"));
+}
+
 static void t_case_names(void)
 {
     static const struct workload w = {.name = "fanin"};
@@ -530,6 +565,7 @@ static const struct t_test tests[] = {
     {"csv_sibling_names", t_csv_sibling_names},
     {"csv_file_lifecycle", t_csv_file_lifecycle},
     {"params_parse", t_params_parse},
+    {"params_duration", t_params_duration},
     {"case_names", t_case_names},
     {"placement_resolves", t_placement_resolves},
     {"placement_quietest_cpu", t_placement_quietest_cpu},

@@ -859,6 +859,75 @@ static void t_auto_policy(void)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* cancel_all: a reader parked on an fd, a sleeper on a far timer and a runnable task all get
+ * -ECANCELED (the runnable one at its next park, and every park after); the canceller does not */
+
+struct cancel {
+    int sv[2];
+    int reader, sleeper, runnable, runnable_again, canceller;
+    size_t newly, again;
+};
+
+static void cancel_reader(void *arg)
+{
+    struct cancel *c = arg;
+    c->reader = cosched_wait_fd(c->sv[0], MUX_IN, 5 * SEC);
+}
+
+static void cancel_sleeper(void *arg) { ((struct cancel *)arg)->sleeper = cosched_sleep(3600 * SEC); }
+
+static void cancel_runnable(void *arg)
+{
+    struct cancel *c = arg;
+    cosched_yield(); /* queued behind the canceller: runnable when the cancel comes */
+    cosched_yield();
+    c->runnable = cosched_sleep(1);
+    c->runnable_again = cosched_wait_fd(c->sv[0], MUX_IN, 5 * SEC);
+}
+
+static void cancel_canceller(void *arg)
+{
+    struct cancel *c = arg;
+    cosched_yield(); /* the reader and the sleeper park */
+    c->newly = cosched_cancel_all(NULL);
+    c->again = cosched_cancel_all(NULL); /* nobody is cancelled twice */
+    c->canceller = cosched_sleep(1);     /* the caller itself is not cancelled */
+}
+
+static void t_cancel_all(void)
+{
+    enum cosched_reg reg;
+    FOR_EACH_POLICY(reg)
+    {
+        struct env e;
+        CHECK_EQ(env_open(&e, reg, default_kind(), NULL, 0), 0);
+        struct cancel c = {0};
+        t_socketpair(c.sv);
+        CHECK_EQ(cosched_spawn(e.s, cancel_reader, &c), 0);
+        CHECK_EQ(cosched_spawn(e.s, cancel_sleeper, &c), 0);
+        CHECK_EQ(cosched_spawn(e.s, cancel_canceller, &c), 0);
+        CHECK_EQ(cosched_spawn(e.s, cancel_runnable, &c), 0);
+        int64_t t0 = t_now_ns();
+        CHECK_EQ(cosched_run(e.s), 0);
+        CHECK(t_now_ns() - t0 < 3 * SEC); /* the hour-long sleep did not run out */
+        CHECK_EQ(c.reader, -ECANCELED);
+        CHECK_EQ(c.sleeper, -ECANCELED);
+        CHECK_EQ(c.runnable, -ECANCELED);
+        CHECK_EQ(c.runnable_again, -ECANCELED);
+        CHECK_EQ(c.canceller, 0);
+        CHECK_EQ(c.newly, 3);
+        CHECK_EQ(c.again, 0);
+        struct cosched_stats st;
+        cosched_get_stats(e.s, &st);
+        CHECK_EQ(st.cancelled, 3);
+        CHECK_EQ(st.finished, 4);
+        CHECK_EQ(cosched_cancel_all(e.s), 0); /* nothing live: nothing to cancel */
+        close_pair(e.s, c.sv);
+        env_close(&e);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 
 struct test_case {
     const char *name;
@@ -878,6 +947,7 @@ static const struct test_case tests[] = {
     {"many_waiters", t_many_waiters},
     {"errors", t_errors},
     {"auto_policy", t_auto_policy},
+    {"cancel_all", t_cancel_all},
 };
 
 int main(int argc, char **argv)

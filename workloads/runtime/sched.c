@@ -9,7 +9,8 @@
  *              coroutine waits on an fd (then each scheduler round makes one zero-timeout
  *              poller_wait, so I/O is not starved by busy coroutines).
  * Not measured or not done: fairness beyond FIFO rounds, priorities, more than one thread,
- * work stealing, cancellation of a parked coroutine (other than destroying the scheduler).
+ * work stealing, cancelling one task by handle (cosched_cancel_all cancels every other task,
+ * as a cancel scope around the whole scheduler would; the cancel workload's storm).
  *
  * Registration policy (the choice the issue asks to document, and its cost per park):
  *
@@ -72,6 +73,7 @@ struct task {
     int fd;                           /* -1: not waiting on an fd */
     uint32_t want;
     int result;                       /* what the park returns */
+    unsigned char cancelled;          /* every park from now on returns -ECANCELED */
 };
 
 struct fdrec {
@@ -515,6 +517,7 @@ int cosched_spawn(struct cosched *s, coro_fn fn, void *arg)
     t->co = co;
     t->heap_idx = -1;
     t->fd = -1;
+    t->cancelled = 0;
     t->all_prev = NULL;
     t->all_next = s->all;
     if (s->all)
@@ -611,6 +614,8 @@ int cosched_wait_fd(int fd, uint32_t events, int64_t timeout_ns)
     int rc = fds_reserve(s, fd);
     if (rc < 0)
         return rc;
+    if (t->cancelled)
+        return -ECANCELED;
     struct fdrec *r = &s->fds[fd];
     if (((events & MUX_IN) && r->rd) || ((events & MUX_OUT) && r->wr))
         return -EBUSY;
@@ -650,10 +655,12 @@ int cosched_sleep(int64_t ns)
     struct task *t = self_task(s);
     if (!t)
         return -EPERM;
+    if (t->cancelled)
+        return -ECANCELED;
     heap_push(s, t, now_ns() + (ns > 0 ? ns : 0));
     s->st.parks_timer++;
     coro_yield();
-    return 0;
+    return t->result; /* 0 from the timer, -ECANCELED from cosched_cancel_all */
 }
 
 void cosched_yield(void)
@@ -681,4 +688,28 @@ int cosched_forget_fd(struct cosched *s, int fd)
     int rc = r->reg ? reg_del(s, fd, r) : 0;
     memset(r, 0, sizeof *r);
     return rc;
+}
+
+size_t cosched_cancel_all(struct cosched *s)
+{
+    if (!s)
+        s = tl_sched;
+    if (!s)
+        return 0;
+    struct task *self = self_task(s);
+    size_t n = 0;
+    for (struct task *t = s->all; t; t = t->all_next) {
+        if (t == self || t->cancelled)
+            continue;
+        t->cancelled = 1;
+        n++;
+        int fd = t->fd;
+        if (fd >= 0 || t->heap_idx >= 0) { /* parked: wake it now with the news */
+            wake(s, t, -ECANCELED);
+            if (fd >= 0)
+                resync_or_fail(s, fd);
+        }
+    }
+    s->st.cancelled += n;
+    return n;
 }

@@ -61,6 +61,7 @@ struct cosched_stats {
     uint64_t wakes_fd, timeouts, immediate; /* immediate: edge readiness already remembered */
     uint64_t poller_waits, poller_events;
     uint64_t reg_add, reg_mod, reg_del;     /* registration calls made */
+    uint64_t cancelled;                     /* tasks cancelled by cosched_cancel_all */
     size_t live, peak_live;
 };
 
@@ -92,11 +93,12 @@ int cosched_run(struct cosched *s);
 /* From a coroutine of a running scheduler (else -EPERM):
  * cosched_wait_fd: park until fd is reported for `events` (MUX_IN and/or MUX_OUT) or
  *   timeout_ns passes (negative: no timeout). Returns the reported bits (> 0; MUX_HUP/MUX_ERR
- *   may come with them), -ETIMEDOUT, -EBUSY (another coroutine already waits for that fd and
- *   direction), -EINVAL, or the poller's add/mod error (-EBADF, -EPERM for a regular file on
- *   epoll, ...). */
+ *   may come with them), -ETIMEDOUT, -ECANCELED (cosched_cancel_all), -EBUSY (another
+ *   coroutine already waits for that fd and direction), -EINVAL, or the poller's add/mod
+ *   error (-EBADF, -EPERM for a regular file on epoll, ...). */
 int cosched_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
-/* Park for at least ns nanoseconds (negative: 0, i.e. one round): 0, or -EPERM outside. */
+/* Park for at least ns nanoseconds (negative: 0, i.e. one round): 0, -ECANCELED (below), or
+ * -EPERM outside. */
 int cosched_sleep(int64_t ns);
 /* To the back of the run queue: every other runnable coroutine runs first. */
 void cosched_yield(void);
@@ -105,6 +107,14 @@ void cosched_yield(void);
  * before close(fd). 0, -EBUSY while a coroutine waits on fd, or the poller's del error. Works
  * from inside or outside a coroutine, with the scheduler given or (NULL) the running one. */
 int cosched_forget_fd(struct cosched *s, int fd);
+
+/* Cancels every live coroutine of s (NULL: the running scheduler) but the caller, as a cancel
+ * scope around the whole scheduler: a coroutine parked in cosched_wait_fd or cosched_sleep is
+ * queued at once with -ECANCELED (its fd registration is synced, its timer dropped); one that is
+ * runnable learns it at its next park, which returns -ECANCELED without parking, as does every
+ * later park. A cancelled coroutine is expected to release what it holds and return;
+ * cosched_yield still yields. Returns how many were newly cancelled (stats.cancelled adds up). */
+size_t cosched_cancel_all(struct cosched *s);
 
 /* The scheduler running on this thread (NULL outside cosched_run). */
 struct cosched *cosched_current(void);
