@@ -57,6 +57,7 @@
 
 #include "harness/exit_codes.h"
 #include "harness/planner.h"
+#include "harness/sysinfo.h"
 #include "harness/workload.h"
 #include "workloads/runtime/sched.h"
 #include "workloads/support/loop.h"
@@ -233,6 +234,17 @@ static int cancel_setup(struct bench_case *c, char *msg, size_t len)
         return BENCH_LIMIT;
     }
     char how[96] = "64 KiB thread stacks";
+    if (k->variant == V_COROUTINES && k->ops->fd_limit > 0) {
+        /* A backend with a fixed fd set (libevent-select: FD_SETSIZE) cannot watch the fd
+         * numbers half the tasks' socketpairs take: they run from the lowest free one up. */
+        long highest = sys_count_fds() + k->units + 8;
+        if (highest >= k->ops->fd_limit) {
+            snprintf(msg, len, "%s refuses fds >= %d (FD_SETSIZE); %ld tasks need fd numbers "
+                     "up to about %ld", k->ops->name, k->ops->fd_limit, k->units, highest);
+            cancel_cleanup(k);
+            return BENCH_SKIP;
+        }
+    }
     if (k->variant == V_COROUTINES) {
         if ((rc = loop_open(&k->loop, k->ops, CANCEL_STACK, msg, len)) != BENCH_OK) {
             cancel_cleanup(k);
