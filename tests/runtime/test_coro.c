@@ -1460,17 +1460,7 @@ int main(int argc, char **argv)
         return T_SKIP;
     }
 
-    tc->fn(); /* warm-up */
-    int fds0 = t_count_fds(), maps0 = t_count_maps(), threads0 = t_count_threads();
-    if (!t_failures) {
-        tc->fn();
-        int fds = t_count_fds(), maps = t_count_maps(), threads = t_count_threads();
-        if (fds != fds0 || maps != maps0 || threads != threads0) {
-            fprintf(stderr, "left behind: fds %d -> %d, map entries %d -> %d, threads %d -> %d\n",
-                    fds0, fds, maps0, maps, threads0, threads);
-            t_failures++;
-        }
-    }
+    t_run_leaving_nothing(tc->fn);
     printf("%s %s/%s\n", t_failures ? "FAIL" : "PASS", coro_switch_name(kind), tc->name);
     return t_failures ? 1 : 0;
 }

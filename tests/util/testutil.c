@@ -100,3 +100,18 @@ int t_main(int argc, char **argv, const char *prefix, const struct t_test *tests
     fprintf(stderr, "unknown test '%s'\n", argv[1]);
     return 2;
 }
+
+void t_run_leaving_nothing(void (*fn)(void))
+{
+    fn(); /* warm-up */
+    int fds0 = t_count_fds(), maps0 = t_count_maps(), threads0 = t_count_threads();
+    if (t_failures)
+        return;
+    fn();
+    int fds = t_count_fds(), maps = t_count_maps(), threads = t_count_threads();
+    if (fds != fds0 || maps != maps0 || threads != threads0) {
+        fprintf(stderr, "left behind: fds %d -> %d, map entries %d -> %d, threads %d -> %d\n",
+                fds0, fds, maps0, maps, threads0, threads);
+        t_failures++;
+    }
+}

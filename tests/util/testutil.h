@@ -38,6 +38,9 @@ extern int t_failures;
 int t_count_fds(void);
 int t_count_maps(void);
 int t_count_threads(void);
+/* Runs fn once to warm up, then again; a failure is counted when the second run left fds, map
+ * entries or threads behind (what the warm-up allocated for good is not counted). */
+void t_run_leaving_nothing(void (*fn)(void));
 int64_t t_now_ns(void);
 /* A nonblocking unix stream socketpair; aborts the test run on failure (no fds = no test). */
 void t_socketpair(int sv[2]);
