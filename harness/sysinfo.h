@@ -21,8 +21,12 @@ long sys_long(const char *path, long fallback);
 int sys_count_dir(const char *path);
 /* Open fds of this process (the directory stream's own fd not counted). */
 int sys_count_fds(void);
-/* Threads of this process. */
+/* Live threads of this process: a thread already in do_exit() (a joined thread can linger in
+ * /proc/self/task for a moment) is not counted. */
 int sys_count_threads(void);
+/* 1 when a /proc/<pid>/task/<tid>/stat line has PF_EXITING in its flags, 0 when not, -1 when the
+ * line cannot be parsed. */
+int sys_stat_exiting(const char *stat);
 /* Threads on the whole machine (the total of /proc/loadavg), -1 if unknown. */
 long sys_threads_total(void);
 /* The same from a file of /proc/loadavg's format. */

@@ -218,7 +218,7 @@ static void cancel_cleanup(struct cancel *k)
     k->tids = NULL;
 }
 
-static long thread_count(void) { return loop_count_entries("/proc/self/task"); }
+static long thread_count(void) { return sys_count_threads(); }
 
 static int cancel_setup(struct bench_case *c, char *msg, size_t len)
 {

@@ -3,10 +3,11 @@
  * odd files.
  *
  * The input is written as one file and read as a one-line value (sys_read_line, sys_long), a
- * "Key: N kB" file (sys_kb_field, as /proc/self/status, smaps_rollup and meminfo are read) and
- * a /proc/loadavg (sys_threads_total_at). Properties: no crash, no sanitizer report (a figure
- * too large for bytes once overflowed here); a line read is a terminated string within its
- * buffer; a kB field is -1 or a byte count, never negative otherwise.
+ * "Key: N kB" file (sys_kb_field, as /proc/self/status, smaps_rollup and meminfo are read), a
+ * /proc/loadavg (sys_threads_total_at) and a task's stat line (sys_stat_exiting). Properties:
+ * no crash, no sanitizer report (a figure too large for bytes once overflowed here); a line read
+ * is a terminated string within its buffer; a kB field is -1 or a byte count, never negative
+ * otherwise; a stat line is exiting (1), not (0) or unparseable (-1).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -55,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sys_kb_field(path, "Rss") < -1 || sys_kb_field(path, "") != -1)
         abort();
     if (sys_threads_total_at(path) < -1)
+        abort();
+    char stat[512]; /* as sys_count_threads reads a task's stat line */
+    sys_read_line(path, stat, sizeof stat);
+    int exiting = sys_stat_exiting(stat);
+    if (exiting < -1 || exiting > 1)
         abort();
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * test_harness.c - unit tests of the harness's C parts: statistics, CSV quoting and files,
- * parameter parsing, case names, placement.
+ * parameter parsing, case names, placement, the thread count.
  *
  *   test_harness <test>      exit 0 pass, 1 fail, 77 skip
  *   test_harness --list
@@ -20,6 +20,7 @@
 #include "harness/placement.h"
 #include "harness/shim.h"
 #include "harness/stats.h"
+#include "harness/sysinfo.h"
 #include "tests/util/testutil.h"
 #include "harness/planner.h"
 
@@ -555,6 +556,45 @@ static void t_shim_fail_and_limit(void)
     case_result_free(&res);
 }
 
+/* A thread in do_exit() (PF_EXITING, 0x4, in field 9) is not a live thread; the comm field may
+ * hold ") " and digits, so the flags are read after the last ')'. */
+static void t_sysinfo_stat_exiting(void)
+{
+    CHECK_EQ(sys_stat_exiting("1234 (cc1) S 1 1234 1234 0 -1 4194560 88 0 0 0"), 0);
+    CHECK_EQ(sys_stat_exiting("1234 (cc1) R 1 1234 1234 0 -1 4194564 88 0 0 0"), 1);
+    CHECK_EQ(sys_stat_exiting("77 (a) S 9 9 9 0 -1 4 (b) S 1 77 77 0 -1 4194560 1 0"), 0);
+    CHECK_EQ(sys_stat_exiting("77 (x) S 1 2 3 0 -1 0) S 1 77 77 0 -1 4 1 0"), 1);
+    CHECK_EQ(sys_stat_exiting("1234 (cc1) S 1 1234"), -1);
+    CHECK_EQ(sys_stat_exiting("no parenthesis 1 2 3 4 5 6 7"), -1);
+    CHECK_EQ(sys_stat_exiting(""), -1);
+}
+
+static void *park_until_released(void *arg)
+{
+    pthread_barrier_t *b = arg;
+    pthread_barrier_wait(b); /* started */
+    pthread_barrier_wait(b); /* released */
+    return NULL;
+}
+
+/* The count follows a thread's life: one more while it runs, back to the start as soon as
+ * pthread_join() returns, whatever /proc/self/task still lists of it. */
+static void t_sysinfo_threads_counted(void)
+{
+    int before = sys_count_threads();
+    CHECK(before >= 1);
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, 2);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, park_until_released, &b), 0);
+    pthread_barrier_wait(&b);
+    CHECK_EQ(sys_count_threads(), before + 1);
+    pthread_barrier_wait(&b);
+    pthread_join(t, NULL);
+    CHECK_EQ(sys_count_threads(), before);
+    pthread_barrier_destroy(&b);
+}
+
 static const struct t_test tests[] = {
     /* CMake reads the names from these lines: keep one entry per line, in this form. */
     {"stats_known_values", t_stats_known_values},
@@ -575,6 +615,8 @@ static const struct t_test tests[] = {
     {"shim_counters_and_time", t_shim_counters_and_time},
     {"shim_pools_reported_calls_only", t_shim_pools_reported_calls_only},
     {"shim_fail_and_limit", t_shim_fail_and_limit},
+    {"sysinfo_stat_exiting", t_sysinfo_stat_exiting},
+    {"sysinfo_threads_counted", t_sysinfo_threads_counted},
 };
 
 int main(int argc, char **argv)
