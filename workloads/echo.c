@@ -600,16 +600,6 @@ static const struct param_use params[] = {
     {0},
 };
 
-/* The thread variant runs once per run: with the first backend that can run. */
-static const struct poller_ops *first_available(const struct run_opts *o)
-{
-    char why[256];
-    for (int i = 0; i < o->npollers; i++)
-        if (poller_probe(o->pollers[i], why, sizeof why) == 0)
-            return o->pollers[i];
-    return NULL;
-}
-
 /* The stack a unit of `variant` gets for the user's stack_bytes value ("auto": the C library's
  * default for threads, CORO_STACK_DEFAULT for coroutines), page-rounded; 0 when out of range. */
 static size_t stack_for(enum echo_variant variant, const char *value)
@@ -784,7 +774,7 @@ static int echo_plan(struct plan *plan, const struct run_opts *o, const struct w
     int st = echo_agents_plan(&clients, &remote, msg, len);
     if (st)
         return st;
-    const int thread_here = poller == first_available(o);
+    const int thread_here = poller == run_first_poller(o);
     for (int v = 0; v < variants.count; v++) {
         struct echo proto = {.srv = {.variant = strcmp(variants.values[v], "thread") == 0
                                                     ? ECHO_THREAD

@@ -555,18 +555,6 @@ static const struct unit_defaults defaults = {
     .coro_stack_quick = "16k",
 };
 
-/* The first poller of the run that is available: the cases that use no poller are planned
- * once, with it. */
-static const struct poller_ops *first_available(const struct run_opts *o)
-{
-    for (int i = 0; i < o->npollers; i++) {
-        char why[256];
-        if (poller_probe(o->pollers[i], why, sizeof why) == 0)
-            return o->pollers[i];
-    }
-    return NULL;
-}
-
 struct planning {
     struct plan *plan;
     const struct workload *w;
@@ -627,7 +615,7 @@ static int add_cases(void *arg, const struct unit_config *cfg, long long units)
 static int spawn_plan(struct plan *plan, const struct run_opts *o, const struct workload *w,
                       const struct poller_ops *poller, char *msg, size_t len)
 {
-    struct planning p = {plan, w, poller, poller == first_available(o), msg, len};
+    struct planning p = {plan, w, poller, poller == run_first_poller(o), msg, len};
     return units_plan(o, w, &defaults, add_cases, &p, msg, len);
 }
 
