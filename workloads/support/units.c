@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -541,6 +542,19 @@ static const char *memory_limit_name(void)
     return "memory";
 }
 
+/* pthread_create says EAGAIN both when clone() hits a task limit and when glibc could not map
+ * the stack: a mapping of a thread stack's size, made just after, tells the two apart. */
+static int stack_mappable(void)
+{
+    size_t size = units_default_thread_stack();
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    munmap(p, size);
+    return 1;
+}
+
 void units_thread_limit(int err, char *buf, size_t len)
 {
     struct units_tasks t = {0};
@@ -554,7 +568,9 @@ void units_thread_limit(int err, char *buf, size_t len)
         name = "kernel.threads-max";
     else if (t.tasks + 300 + 8 >= t.pid_max)
         name = "kernel.pid_max";
-    else if (t.nproc >= 0 && t.user_tasks + 8 >= t.nproc)
+    /* The user's count is read after the failure, when the threads that made it reach the
+     * limit may have ended: with RLIMIT_NPROC set and memory to spare, it is the limit. */
+    else if (t.nproc >= 0 && (t.user_tasks + 8 >= t.nproc || (err == EAGAIN && stack_mappable())))
         name = "RLIMIT_NPROC";
     else
         name = memory_limit_name();
