@@ -86,7 +86,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -96,6 +95,7 @@
 #include "workloads/runtime/coro.h"
 #include "workloads/runtime/coro_switch.h"
 #include "workloads/runtime/stackless.h"
+#include "workloads/support/switch_count.h"
 
 enum variant {
     V_FUTEX,
@@ -221,44 +221,6 @@ static inline int round_trip(struct pingpong *pp)
     return 0;
 }
 
-/* Voluntary and involuntary switches of one thread of this process, by tid; -1 when its
- * status cannot be read. */
-static int task_switches(int tid, long *vol, long *invol)
-{
-    char path[64], line[128];
-    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    FILE *f = fopen(path, "r");
-    *vol = *invol = 0;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "voluntary_ctxt_switches: %ld", vol);
-        sscanf(line, "nonvoluntary_ctxt_switches: %ld", invol);
-    }
-    fclose(f);
-    return 0;
-}
-
-/* The calling thread's voluntary switches: the times it slept in the kernel. Involuntary ones
- * (preemptions) are left out: they are the machine's load, not the mechanism measured. */
-static long self_voluntary_switches(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    return ru.ru_nvcsw;
-}
-
-/* Both threads' switches: the timing thread's from getrusage, the partner's from /proc. */
-static void pair_switches(struct pingpong *pp, long *vol, long *invol)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    long pv, pi;
-    task_switches(atomic_load(&pp->partner_tid), &pv, &pi);
-    *vol = ru.ru_nvcsw + pv;
-    *invol = ru.ru_nivcsw + pi;
-}
-
 static void stop_partner(struct pingpong *pp)
 {
     if (!pp->partner_started)
@@ -378,7 +340,7 @@ static void thread_run_start(struct bench_case *c, struct bench_state *st)
     (void)st;
     pp->round_trips = 0;
     pp->nsamples = 0;
-    pair_switches(pp, &pp->vol_before, &pp->invol_before);
+    switch_count_pair(atomic_load(&pp->partner_tid), &pp->vol_before, &pp->invol_before);
     pp->syscalls_before = atomic_load(&pp->syscalls_a) + atomic_load(&pp->syscalls_b);
 }
 
@@ -405,7 +367,7 @@ static void thread_run_end(struct bench_case *c, struct bench_state *st)
 {
     struct pingpong *pp = c->ctx;
     long vol, invol;
-    pair_switches(pp, &vol, &invol);
+    switch_count_pair(atomic_load(&pp->partner_tid), &vol, &invol);
     double handoffs = 2.0 * (double)pp->round_trips;
     if (handoffs <= 0)
         return;
@@ -637,7 +599,7 @@ static void coro_run_start(struct bench_case *c, struct bench_state *st)
     (void)st;
     cp->round_trips = 0;
     cp->resumes_before = cp->resumes;
-    cp->kernel_before = self_voluntary_switches();
+    cp->kernel_before = switch_count_self_voluntary();
 }
 
 static double coro_body(struct bench_case *c, struct bench_state *st, uint64_t iters)
@@ -684,7 +646,7 @@ static void coro_run_end(struct bench_case *c, struct bench_state *st)
     /* A user-mode switch must not be a kernel one: a coroutine switch that slept in the kernel
      * would show as the thread's voluntary switches. Preemptions (involuntary) are the load of
      * the machine, and a busy one preempts an unpinned thread often: they are not counted. */
-    long kernel = self_voluntary_switches() - cp->kernel_before;
+    long kernel = switch_count_self_voluntary() - cp->kernel_before;
     if (cp->round_trips > 1000 && (double)kernel > 0.01 * 2.0 * (double)cp->round_trips)
         bench_fail(st, "%ld voluntary kernel context switches (sleeps) during %llu coroutine "
                    "round trips", kernel,

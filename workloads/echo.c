@@ -103,16 +103,17 @@
  * coroutine server (a threaded server could otherwise spread over cores the coroutine server
  * cannot use). `unpinned` lets the scheduler decide (and lets client and server compete).
  *
- * Limits are data (methodology.md): before connecting, the case checks the fd limit (each side
- * needs units fds plus a few; the soft RLIMIT_NOFILE is raised to the hard one for the case and
- * restored), the memory available (units_memory_room()'s rule, shared with memory and spawn:
- * MemAvailable or the cgroup's room, less a reserve of max(512 MiB, MemTotal / 10), against a
- * generous per-connection estimate; re-checked every 512 threads or coroutines)
- * and, for threads, kernel.threads-max. Any of them, or EAGAIN from pthread_create or fork, or
- * EMFILE/EADDRNOTAVAIL while connecting, ends the case as a `limit` row (units_reached: how
- * many threads/coroutines/connections existed) and skips the rest of the sweep. units above
- * 1,048,576 (2^20, the kernel's default fs.nr_open: no process may hold that many fds without
- * reconfiguring the kernel) is refused as bad usage (exit 2), as are stacks below 16 KiB.
+ * Limits are data (methodology.md): before connecting, the case checks (echo_server_room(),
+ * support/echo_server.c) the fd limit (each side needs units fds plus a few; the soft
+ * RLIMIT_NOFILE is raised to the hard one for the case and restored), the memory available
+ * (units_memory_room()'s rule, shared with memory and spawn: MemAvailable or the cgroup's room,
+ * less a reserve of max(512 MiB, MemTotal / 10), against a generous per-connection estimate;
+ * re-checked every 512 threads or coroutines) and, for threads, kernel.threads-max. Any of
+ * them, or EAGAIN from pthread_create or fork, or EMFILE/EADDRNOTAVAIL while connecting, ends
+ * the case as a `limit` row (units_reached: how many threads/coroutines/connections existed)
+ * and skips the rest of the sweep. units above 1,048,576 (2^20, the kernel's default
+ * fs.nr_open: no process may hold that many fds without reconfiguring the kernel) is refused
+ * as bad usage (exit 2), as are stacks below 16 KiB.
  *
  * Clean-up, on every path: closing the control socket tells the client to close its sockets
  * (tcp: with SO_LINGER 0, an abortive close, so 10,000 connections leave no TIME_WAIT behind
@@ -177,10 +178,6 @@
 #define ECHO_CLIENT_GRACE_MS 5000 /* for the client's orderly exit before SIGKILL */
 #define ECHO_TRIM_ROUNDS 1        /* requests per connection before the measured ones */
 #define ECHO_RATE_MAX 100000000   /* the `rate` parameter's ceiling (params.def) */
-/* Generous estimates of what one connection costs, for the memory check before a step: both
- * sockets and their files, the touched stack and, for a thread, its kernel stack and task. */
-#define ECHO_EST_THREAD (96LL << 10)
-#define ECHO_EST_COROUTINE (48LL << 10)
 
 static const char *const variant_names[] = {"thread", "coroutine", NULL};
 
@@ -354,52 +351,6 @@ static int accept_all(struct bench_case *c, char *msg, size_t len)
     return BENCH_OK;
 }
 
-/* The machine's limits, checked before anything is made. BENCH_OK or a failure. */
-static int check_limits(struct bench_case *c, char *msg, size_t len)
-{
-    struct echo *e = c->ctx;
-    const struct echo_server *s = &e->srv;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        e->nofile_saved = rl;
-        rl.rlim_cur = rl.rlim_max;
-        e->nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        long open = sys_count_fds();
-        long room = (long)rl.rlim_cur - open - ECHO_FD_RESERVE;
-        if (s->units > room)
-            return fail_setup(c, BENCH_LIMIT, 0, msg, len,
-                              "RLIMIT_NOFILE %ld (the hard limit) leaves room for %ld "
-                              "connections per process, not %ld; raise it (ulimit -Hn, "
-                              "limits.conf) or lower units",
-                              (long)rl.rlim_cur, room, s->units);
-    }
-    /* A backend with a fixed fd set (libevent-select: FD_SETSIZE) cannot watch the fd numbers
-     * this many connections take: the numbers run from the lowest free one upwards. */
-    if (s->variant == ECHO_COROUTINE && s->ops->fd_limit > 0) {
-        long highest = sys_count_fds() + s->units + ECHO_FD_RESERVE;
-        if (highest >= s->ops->fd_limit)
-            return fail_setup(c, BENCH_SKIP, 0, msg, len,
-                              "%s refuses fds >= %d (FD_SETSIZE); %ld connections need fd "
-                              "numbers up to about %ld", s->ops->name, s->ops->fd_limit,
-                              s->units, highest);
-    }
-    if (s->variant == ECHO_THREAD) {
-        long max = sys_long("/proc/sys/kernel/threads-max", -1), now = sys_threads_total();
-        if (max > 0 && now > 0 && s->units > max - now - 256)
-            return fail_setup(c, BENCH_LIMIT, 0, msg, len,
-                              "kernel.threads-max %ld with %ld threads running leaves room for "
-                              "%ld, not %ld threads", max, now, max - now - 256, s->units);
-    }
-    long long per = s->variant == ECHO_THREAD ? ECHO_EST_THREAD : ECHO_EST_COROUTINE;
-    char why[400];
-    if (units_memory_short(per * s->units, why, sizeof why) < 0)
-        return fail_setup(c, BENCH_LIMIT, 0, msg, len, "%ld connections (about %lld KiB each): %s",
-                          s->units, per >> 10, why);
-    return BENCH_OK;
-}
-
 static int start_and_size(struct bench_case *c, char *msg, size_t len);
 
 static int echo_setup(struct bench_case *c, char *msg, size_t len)
@@ -420,9 +371,9 @@ static int echo_setup(struct bench_case *c, char *msg, size_t len)
     if (s->variant == ECHO_COROUTINE && cosched_reg_resolve(s->ops, s->reg) < 0)
         return fail_setup(c, BENCH_SKIP, 0, msg, len, "%s cannot do the %s registration policy",
                           s->ops->name, cosched_reg_name(s->reg));
-    int rc = check_limits(c, msg, len);
+    int rc = echo_server_room(s, &e->nofile_saved, &e->nofile_raised, why, sizeof why);
     if (rc != BENCH_OK)
-        return rc;
+        return fail_setup(c, rc, 0, msg, len, "%s", why);
     e->server_cpu = placement_current_cpu();
     if (e->pl.cpu[0] >= 0) {
         rc = placement_bind_self(&e->pl, 0, &e->server_cpu);

@@ -67,7 +67,7 @@
  *     thread's struct pthread and TLS at the stack top, its frames, touch_bytes).
  *  d) Transparent huge pages could make one touch of a big stack resident as 2 MiB. Thread
  *     stacks are mapped with MAP_STACK (no THP on Linux 6.7+), coroutine stacks too, and pool
- *     chunks get MADV_NOHUGEPAGE (coro.c); the THP mode and the AnonHugePages delta are
+ *     chunks get MADV_NOHUGEPAGE (coro_stack.c); the THP mode and the AnonHugePages delta are
  *     recorded in the note, so an inflated figure would say why. thp=off turns THP off for the
  *     whole process for the case (prctl PR_SET_THP_DISABLE, put back in teardown): the thp
  *     column says which, the note the system's mode.

@@ -1,6 +1,8 @@
 /*
- * coro.c - coroutines: creation on a guarded or pooled stack, resume/yield over the assembly
- * switch or swapcontext, destruction. The API and its terms are in coro.h.
+ * coro.c - coroutines: creation on a guarded, pooled or copied stack, resume/yield over the
+ * assembly switch or swapcontext, destruction. The API and its terms are in coro.h; the stacks
+ * themselves (guard pages, the pool, copy stacks' run stack, why a mapping failed) are
+ * allocated in coro_stack.c.
  *
  * One op, as the workloads count it:
  *   switch  one transfer of control: coro_resume() into a coroutine, or coro_yield() out of it.
@@ -24,15 +26,8 @@
  *     its creator's, as a new thread does. swapcontext carries the whole FP environment.
  *  c) The ABI's 16-byte stack alignment at function entry: coro_ctx_make and makecontext both
  *     provide it; the control block sizes are multiples of 16 so the frames start aligned.
- *  d) A guarded stack is one mmap (RW) plus one mprotect(PROT_NONE) of its lowest page: two
- *     map entries (VMAs), because the two parts differ in protection. vm.max_map_count (65,530
- *     by default, not changeable without root) caps a process near 32k of them; mmap and
- *     mprotect then fail with ENOMEM, which comes back as -ENOMEM with coro_last_limit() ==
- *     CORO_LIMIT_MAP_COUNT (told apart from other ENOMEMs by counting /proc/self/maps, only on
- *     that error path, with read(2) and a stack buffer: at the limit even malloc may fail).
- *  e) Stacks are mapped with MAP_STACK, which on Linux 6.7+ also disables transparent huge
- *     pages for them; pool chunks (large, so eligible) also get madvise(MADV_NOHUGEPAGE) on older
- *     kernels, so a coroutine's first touch faults in 4 KiB, not 2 MiB.
+ *  d) A guarded stack's two map entries and vm.max_map_count: coro_stack.c (its quirk a).
+ *  e) Transparent huge pages on stacks: coro_stack.c (its quirk b).
  *  f) AddressSanitizer does not follow stack switches by itself. When built with it, every
  *     switch is bracketed by __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber,
  *     the last switch out of a finished coroutine passes NULL so ASan frees its fake stack, and a
@@ -40,8 +35,7 @@
  *     a coroutine destroyed while suspended). ASan's swapcontext interceptor clears the target
  *     stack's shadow and reads uc_stack of the context it switches to, so the resumer's
  *     ucontext_t is zeroed under ASan. None of this is compiled into a normal build.
- *  g) The pool has no guard pages: an overflow runs into the stack below. Use guard stacks to
- *     find the depth a workload needs, the pool to fit a million.
+ *  g) The pool has no guard pages: coro_stack.c (its quirk c).
  *  h) Copy stacks: all copying happens on the resumer's stack, never on the run stack being
  *     overwritten. A resume restores the coroutine's saved frames to the addresses they had
  *     (the run stack is at one address for its life, so pointers into those frames stay valid
@@ -55,34 +49,18 @@
 #include "workloads/runtime/coro.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/mman.h>
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "workloads/runtime/coro_stack.h"
 #include "workloads/runtime/coro_switch.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CORO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CORO_ASAN 1
-#endif
-#endif
-#ifndef CORO_ASAN
-#define CORO_ASAN 0
-#endif
-#if CORO_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 #ifndef MUX_CORO_ASM_WHY
 #define MUX_CORO_ASM_WHY "no assembly switch in this build"
@@ -92,8 +70,6 @@ enum coro_state { CORO_NEW, CORO_SUSPENDED, CORO_RUNNING, CORO_FINISHED };
 
 #define ROUND16(n) (((n) + 15) & ~(size_t)15)
 #define MIN_FRAMES 256 /* bytes that must remain for frames below the control block */
-#define POOL_CHUNK_TARGET ((size_t)64 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
 
 struct coro {
     struct coro_ctx ctx;  /* asm: this coroutine's saved sp while it is not running */
@@ -117,21 +93,6 @@ struct coro {
     const void *back_bottom;  /* the resumer's stack, as ASan reported it */
     size_t back_size;
 #endif
-};
-
-struct coro_pool {
-    size_t stack_size, per_chunk, chunk_bytes;
-    char **chunks;
-    size_t nchunks, chunks_cap;
-    char *bump, *bump_end; /* uncarved space in the newest chunk */
-    void *free_list;       /* link stored in the top word of each free stack */
-    size_t nfree, in_use;
-};
-
-struct coro_copy_stack {
-    char *lo;      /* lowest usable byte (a guard page below) */
-    size_t size;
-    size_t users;  /* coroutines made on it that are not destroyed */
 };
 
 static _Thread_local struct coro *tl_current;
@@ -254,216 +215,11 @@ int coro_stack_round(size_t request, size_t *actual)
 
 enum coro_limit coro_last_limit(void) { return tl_limit; }
 
-/* ---- limits ---- */
-
-/* Reads a small decimal file with read(2): no stdio, no malloc. -1 on failure. */
-static long read_long_file(const char *path)
-{
-    char buf[64];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    return strtol(buf, NULL, 10);
-}
-
-long coro_map_entries(void)
-{
-    char buf[4096];
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    long lines = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++)
-            lines += buf[i] == '\n';
-    close(fd);
-    return lines;
-}
-
-/* Records why an mmap/mprotect failed and returns -err. */
-static int fail_limit(int err)
-{
-    if (err != ENOMEM) {
-        tl_limit = CORO_LIMIT_OTHER;
-        return -err;
-    }
-    long max = read_long_file("/proc/sys/vm/max_map_count");
-    long n = coro_map_entries();
-    /* The kernel refuses a new entry once map_count reaches the limit; /proc/self/maps also
-     * lists [vsyscall], which is not counted. A small margin covers both. */
-    tl_limit = (max > 0 && n >= 0 && n + 3 >= max) ? CORO_LIMIT_MAP_COUNT : CORO_LIMIT_MEMORY;
-    return -ENOMEM;
-}
-
-/* ---- stacks ---- */
-
-static int guard_stack_map(size_t size, char **lo)
-{
-    size_t page = coro_page_size();
-    char *base = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED)
-        return fail_limit(errno);
-    if (mprotect(base, page, PROT_NONE) < 0) {
-        int err = errno;
-        munmap(base, size + page);
-        return fail_limit(err);
-    }
-    if (size >= HUGE_PAGE)
-        madvise(base + page, size, MADV_NOHUGEPAGE); /* advice only: errors do not matter */
-    *lo = base + page;
-    return 0;
-}
-
-int coro_pool_create(struct coro_pool **pool, size_t stack_size, size_t stacks_per_chunk)
-{
-    if (!pool)
-        return -EINVAL;
-    *pool = NULL;
-    size_t size;
-    if (coro_stack_round(stack_size, &size) < 0)
-        return -EINVAL;
-    if (stacks_per_chunk == 0) {
-        stacks_per_chunk = POOL_CHUNK_TARGET / size;
-        if (stacks_per_chunk == 0)
-            stacks_per_chunk = 1;
-    }
-    if (stacks_per_chunk > SIZE_MAX / size)
-        return -EINVAL;
-    struct coro_pool *p = calloc(1, sizeof *p);
-    if (!p) {
-        tl_limit = CORO_LIMIT_MEMORY;
-        return -ENOMEM;
-    }
-    p->stack_size = size;
-    p->per_chunk = stacks_per_chunk;
-    p->chunk_bytes = size * stacks_per_chunk;
-    *pool = p;
-    return 0;
-}
-
-int coro_pool_destroy(struct coro_pool *p)
-{
-    if (!p)
-        return 0;
-    if (p->in_use)
-        return -EBUSY;
-    for (size_t i = 0; i < p->nchunks; i++)
-        munmap(p->chunks[i], p->chunk_bytes);
-    free(p->chunks);
-    free(p);
-    return 0;
-}
-
-void coro_pool_get_stats(const struct coro_pool *p, struct coro_pool_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    st->stack_size = p->stack_size;
-    st->stacks_per_chunk = p->per_chunk;
-    st->chunks = p->nchunks;
-    st->mapped_bytes = p->nchunks * p->chunk_bytes;
-    st->in_use = p->in_use;
-    st->free_listed = p->nfree;
-    st->never_used = (size_t)(p->bump_end - p->bump) / p->stack_size;
-}
-
-static void **pool_link(struct coro_pool *p, char *stack)
-{
-    return (void **)(void *)(stack + p->stack_size - sizeof(void *));
-}
-
-static int pool_get(struct coro_pool *p, char **lo)
-{
-    if (p->free_list) {
-        char *s = p->free_list;
-        p->free_list = *pool_link(p, s);
-        p->nfree--;
-        p->in_use++;
-        *lo = s;
-        return 0;
-    }
-    if (p->bump == p->bump_end) {
-        if (p->nchunks == p->chunks_cap) {
-            size_t cap = p->chunks_cap ? p->chunks_cap * 2 : 16;
-            char **c = realloc(p->chunks, cap * sizeof *c);
-            if (!c) {
-                tl_limit = CORO_LIMIT_MEMORY;
-                return -ENOMEM;
-            }
-            p->chunks = c;
-            p->chunks_cap = cap;
-        }
-        char *chunk = mmap(NULL, p->chunk_bytes, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (chunk == MAP_FAILED)
-            return fail_limit(errno);
-        if (p->chunk_bytes >= HUGE_PAGE)
-            madvise(chunk, p->chunk_bytes, MADV_NOHUGEPAGE);
-        p->chunks[p->nchunks++] = chunk;
-        p->bump = chunk;
-        p->bump_end = chunk + p->chunk_bytes;
-    }
-    *lo = p->bump;
-    p->bump += p->stack_size;
-    p->in_use++;
-    return 0;
-}
-
-static void pool_put(struct coro_pool *p, char *stack)
-{
-    void **link = pool_link(p, stack);
-#if CORO_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(link, sizeof *link);
-#endif
-    *link = p->free_list;
-    p->free_list = stack;
-    p->in_use--;
-    p->nfree++;
-}
+void coro_limit_set(enum coro_limit limit) { tl_limit = limit; }
 
 /* ---- copy stacks ---- */
 
 static void coro_entry(void *p);
-
-int coro_copy_stack_create(struct coro_copy_stack **cs, size_t stack_size)
-{
-    if (!cs)
-        return -EINVAL;
-    *cs = NULL;
-    size_t size;
-    if (coro_stack_round(stack_size, &size) < 0)
-        return -EINVAL;
-    struct coro_copy_stack *s = calloc(1, sizeof *s);
-    if (!s) {
-        tl_limit = CORO_LIMIT_MEMORY;
-        return -ENOMEM;
-    }
-    int rc = guard_stack_map(size, &s->lo);
-    if (rc < 0) {
-        free(s);
-        return rc;
-    }
-    s->size = size;
-    *cs = s;
-    return 0;
-}
-
-int coro_copy_stack_destroy(struct coro_copy_stack *s)
-{
-    if (!s)
-        return 0;
-    if (s->users)
-        return -EBUSY;
-    munmap(s->lo - coro_page_size(), s->size + coro_page_size());
-    free(s);
-    return 0;
-}
 
 /* Copies between the run stack and a buffer without ASan's checks: the frames being moved
  * hold redzones (quirk h). A plain memcpy elsewhere. */
@@ -758,8 +514,8 @@ int coro_create(struct coro **out, const struct coro_attr *attr, coro_fn fn, voi
         return -EINVAL;
 
     char *lo = NULL;
-    int rc = attr->stack_kind == CORO_STACK_GUARD ? guard_stack_map(size, &lo)
-                                                   : pool_get(attr->pool, &lo);
+    int rc = attr->stack_kind == CORO_STACK_GUARD ? coro_guard_stack_map(size, &lo)
+                                                   : coro_pool_take(attr->pool, &lo);
     if (rc < 0)
         return rc;
 #if CORO_ASAN
@@ -840,12 +596,10 @@ int coro_destroy(struct coro *c)
     char *lo = c->lo;
     size_t size = c->stack_size;
     struct coro_pool *pool = c->pool;
-    if (pool) {
-        pool_put(pool, lo);
-    } else {
-        size_t page = coro_page_size();
-        munmap(lo - page, size + page);
-    }
+    if (pool)
+        coro_pool_give(pool, lo);
+    else
+        coro_guard_stack_unmap(lo, size);
     return 0;
 }
 

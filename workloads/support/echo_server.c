@@ -356,3 +356,57 @@ void echo_server_stop(struct echo_server *s)
         s->sync_init = 0;
     }
 }
+
+/* ---- room for the connections, before anything is made ------------------------------------ */
+
+/* Generous estimates of what one connection costs, for the memory check before a step: both
+ * sockets and their files, the touched stack and, for a thread, its kernel stack and task. */
+#define ECHO_EST_THREAD (96LL << 10)
+#define ECHO_EST_COROUTINE (48LL << 10)
+
+int echo_server_room(const struct echo_server *s, struct rlimit *nofile_saved, int *nofile_raised,
+                     char *msg, size_t len)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        *nofile_saved = rl;
+        rl.rlim_cur = rl.rlim_max;
+        *nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long open = sys_count_fds();
+        long room = (long)rl.rlim_cur - open - ECHO_FD_RESERVE;
+        if (s->units > room) {
+            snprintf(msg, len, "RLIMIT_NOFILE %ld (the hard limit) leaves room for %ld "
+                     "connections per process, not %ld; raise it (ulimit -Hn, limits.conf) or "
+                     "lower units", (long)rl.rlim_cur, room, s->units);
+            return BENCH_LIMIT;
+        }
+    }
+    /* A backend with a fixed fd set (libevent-select: FD_SETSIZE) cannot watch the fd numbers
+     * this many connections take: the numbers run from the lowest free one upwards. */
+    if (s->variant == ECHO_COROUTINE && s->ops->fd_limit > 0) {
+        long highest = sys_count_fds() + s->units + ECHO_FD_RESERVE;
+        if (highest >= s->ops->fd_limit) {
+            snprintf(msg, len, "%s refuses fds >= %d (FD_SETSIZE); %ld connections need fd "
+                     "numbers up to about %ld", s->ops->name, s->ops->fd_limit, s->units,
+                     highest);
+            return BENCH_SKIP;
+        }
+    }
+    if (s->variant == ECHO_THREAD) {
+        long max = sys_long("/proc/sys/kernel/threads-max", -1), now = sys_threads_total();
+        if (max > 0 && now > 0 && s->units > max - now - 256) {
+            snprintf(msg, len, "kernel.threads-max %ld with %ld threads running leaves room for "
+                     "%ld, not %ld threads", max, now, max - now - 256, s->units);
+            return BENCH_LIMIT;
+        }
+    }
+    long long per = s->variant == ECHO_THREAD ? ECHO_EST_THREAD : ECHO_EST_COROUTINE;
+    char why[400];
+    if (units_memory_short(per * s->units, why, sizeof why) < 0) {
+        snprintf(msg, len, "%ld connections (about %lld KiB each): %s", s->units, per >> 10, why);
+        return BENCH_LIMIT;
+    }
+    return BENCH_OK;
+}

@@ -9,7 +9,10 @@
  * parks again: the loop of a level-triggered event loop, with no read per request that returns
  * EAGAIN. Sends use MSG_NOSIGNAL: a peer reset during clean-up is an error code, not SIGPIPE.
  *
- * Memory is checked every ECHO_SERVER_MEM_CHECK_EVERY threads or coroutines against the rule
+ * Before anything is made, echo_server_room() checks that the process and the machine have room
+ * for the connections (fds, fd numbers, threads, memory at a generous estimate), so that a case
+ * too large for this machine is a limit row at once rather than a failure half way. Memory is
+ * then checked again every ECHO_SERVER_MEM_CHECK_EVERY threads or coroutines against the rule
  * of units_memory_room() (units.h): a start that would come within its reserve is a limit.
  */
 #ifndef MUX_ECHO_SERVER_H
@@ -18,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "pollers/poller.h"
@@ -72,6 +76,14 @@ struct echo_server {
     atomic_int serve_err_op; /* 1 read, 2 send, 3 wait */
 };
 
+/* Before anything is made: whether this process and machine have room for `units`
+ * connections: fds under RLIMIT_NOFILE (its soft limit is raised to the hard one first; the old
+ * limit goes to *nofile_saved and *nofile_raised says whether the caller must restore it), fd
+ * numbers a backend with a fixed fd set can watch, kernel.threads-max for the thread variant,
+ * and memory at a generous estimate per connection (units_memory_short). BENCH_OK, or
+ * BENCH_LIMIT / BENCH_SKIP (the backend cannot) with msg. */
+int echo_server_room(const struct echo_server *s, struct rlimit *nofile_saved, int *nofile_raised,
+                     char *msg, size_t len);
 /* Clears what it made (the configuration stays). */
 void echo_server_init(struct echo_server *s);
 /* A listening socket on loopback (tcp, an ephemeral port) or an abstract unix address. 0 or
