@@ -5,7 +5,7 @@
  *   muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]
  *                [--set key=value[,value...]]... [--repetitions N] [--min-time S]
  *                [--list-cases] [-- Google Benchmark flags]
- *   muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]] [--out F]
+ *   muxbench compare BASE.csv[,...] NEW.csv[,...] [--alpha A] [--threshold T] [--out F]
  *   muxbench agent --listen ADDR:PORT                a load generator for runs elsewhere
  *   muxbench help
  *
@@ -37,8 +37,8 @@ static void print_usage(FILE *to)
             "       muxbench run [--workload W[,W]] [--poller P[,P]|all] [--quick] [--out F.csv]\n"
             "                    [--set key=value[,value...]]... [--repetitions N] [--min-time S]\n"
             "                    [--list-cases] [-- Google Benchmark flags]\n"
-            "       muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] [--metric M[,M]]\n"
-            "                    [--min-effect E] [--out F.md|F.csv]\n"
+            "       muxbench compare BASE.csv[,...] NEW.csv[,...] [--alpha A] [--threshold T]\n"
+            "                    [--metric M[,M]] [--min-effect E] [--out F.md|F.csv]\n"
             "       muxbench agent --listen ADDR:PORT   (a load generator; docs/agents.md)\n"
             "       muxbench help\n");
 }

@@ -1,8 +1,13 @@
 """Compare two muxbench runs: what changed between two kernels, machines or builds, and is it real.
 
-    python3 -m muxbench_analysis.compare BASE.csv NEW.csv [--alpha A] [--threshold T]
+    python3 -m muxbench_analysis.compare BASE.csv[,...] NEW.csv[,...] [--alpha A] [--threshold T]
                                          [--min-effect E] [--metric M[,M]|all] [--out F.md|F.csv]
     muxbench compare ...        (the same, through the muxbench command)
+
+Either side may be several runs of one command, BASE1.csv,BASE2.csv,...: their repetitions are
+pooled. On a machine with noise that comes and goes over seconds, the repetitions of one run sit
+back to back inside one such episode and agree too well; runs interleaved A B A B A B and pooled
+sample it on both sides (docs/compare.md).
 
 For every case measured in both files (matched on its parameters, docs/csv.md CASE_COLUMNS) and
 each metric asked for, it reads the per-repetition values (stat rep1..repN) and gives the median
@@ -66,14 +71,46 @@ class UsageError(Exception):
     """Bad usage: exit 2."""
 
 
-def _load(path):
+def side_paths(spec):
+    """The CSVs of one side: BASE.csv or BASE1.csv,BASE2.csv,... (a file whose own name has a
+    comma in it is still one file)."""
+    if os.path.isfile(spec):
+        return [spec]
+    paths = [p for p in spec.split(",") if p]
+    if not paths:
+        raise UsageError("%r names no CSV" % spec)
+    return paths
+
+
+def _load(spec, side="BASE"):
+    """One side: a CSV, or several runs of one command whose repetitions are pooled. Runs of one
+    side must share machine, kernel and build (else they are not one configuration: exit 3);
+    differing settings are a warning."""
     from . import data
+    paths = side_paths(spec)
     try:
-        ds = data.load(path)
+        ds = data.load(paths)
     except data.CSVError as e:
         raise CompareError(str(e)) from None
-    if not ds.complete.get(ds.files[0], True):
-        ds.warnings.append("%s is a partial run: only its finished cases are compared" % path)
+    for path in ds.files:
+        if not ds.complete.get(path, True):
+            ds.warnings.append("%s is a partial run: only its finished cases are compared"
+                               % path)
+    runs = ds.env()
+    if len(runs) > 1:
+        first_run = ds.rows["run_id"].iloc[0]
+        first = {k: _text(v) for k, v in runs[first_run].items() if k != "run_complete"}
+        for run, env in runs.items():
+            env = {k: _text(v) for k, v in env.items() if k != "run_complete"}
+            diff = [(g, i) for g, i, *_ in env_diff(first, env) if g not in ("run", "other")]
+            hard = [i for g, i in diff if g in ("machine", "kernel", "build")]
+            if hard:
+                raise CompareError("%s: run %s differs from run %s in %s: the runs pooled on "
+                                   "one side must be one configuration"
+                                   % (side, run, first_run, ", ".join(hard)))
+            if diff:
+                ds.warnings.append("%s: run %s differs from run %s in settings (%s)"
+                                   % (side, run, first_run, ", ".join(i for _, i in diff)))
     return ds
 
 
@@ -165,15 +202,18 @@ def _cases(ds, case_columns):
             continue
         c = out.setdefault((key, r["metric"]), {"median": math.nan, "reps": {},
                                                  "unit": r["unit"], "status": r["status"],
-                                                 "workload": r["workload"]})
+                                                 "workload": r["workload"], "runs": set()})
+        c["runs"].add(r["run_id"])
         k = schema.rep_index(r["stat"])
         if k is not None:
-            c["reps"][k] = r["value"]
+            c["reps"][(r["run_id"], k)] = r["value"]
         elif r["stat"] in ("median", ""):
             c["median"] = r["value"]
             c["unit"] = r["unit"]
     for c in out.values():
         c["reps"] = [c["reps"][k] for k in sorted(c["reps"])]
+        if len(c["runs"]) > 1:  # pooled: the median of every repetition, not one run's
+            c["median"] = _median(c["reps"]) if c["reps"] else math.nan
     return out, other
 
 
@@ -608,8 +648,10 @@ class _Parser(argparse.ArgumentParser):
 def parser():
     ap = _Parser(prog="muxbench compare",
                  description="Compare two muxbench runs case by case (docs/compare.md).")
-    ap.add_argument("base", metavar="BASE.csv")
-    ap.add_argument("new", metavar="NEW.csv")
+    ap.add_argument("base", metavar="BASE.csv",
+                    help="a run's CSV, or several runs of one command separated by commas "
+                         "(their repetitions are pooled)")
+    ap.add_argument("new", metavar="NEW.csv", help="the same for the other side")
     ap.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA,
                     help="significance level of the two-sided U test (default 0.05)")
     ap.add_argument("--threshold", type=_fraction("--threshold"), default=None,
@@ -631,11 +673,13 @@ def main(argv=None, stdout=None, stderr=None):
     try:
         a = parser().parse_args(argv)
         metrics = parse_metrics(a.metric)
+        side_paths(a.base)
+        side_paths(a.new)
         if a.out and os.path.splitext(a.out)[1].lower() not in (".md", ".csv"):
             raise UsageError("--out %s: the name must end in .md (Markdown) or .csv" % a.out)
     except UsageError as e:
         print("muxbench compare: %s" % e, file=stderr)
-        print("usage: muxbench compare BASE.csv NEW.csv [--alpha A] [--threshold T] "
+        print("usage: muxbench compare BASE.csv[,...] NEW.csv[,...] [--alpha A] [--threshold T] "
               "[--min-effect E] [--metric M[,M]|all] [--out F.md|F.csv]", file=stderr)
         return EXIT_USAGE
     except SystemExit as e:  # --help
@@ -647,7 +691,7 @@ def main(argv=None, stdout=None, stderr=None):
               file=stderr)
         return EXIT_FILES
     try:
-        base_ds, new_ds = _load(a.base), _load(a.new)
+        base_ds, new_ds = _load(a.base, "BASE"), _load(a.new, "NEW")
         result = compare(base_ds, new_ds, a.alpha, a.min_effect, metrics)
     except CompareError as e:
         print("muxbench compare: %s" % e, file=stderr)

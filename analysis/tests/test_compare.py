@@ -355,6 +355,88 @@ class CommandLine(Base):
         self.assertIn("cannot write", err)
 
 
+class Pooling(Base):
+    """Several runs a side (BASE1.csv,BASE2.csv NEW1.csv,NEW2.csv): repetitions pooled."""
+
+    def run_file(self, name, run, values, host="synthetic", **env):
+        b = builder(run=run, host=host, **env)
+        b.case_reps("fanin", "wait_ns", values, **FAN)
+        b.complete()
+        return b.write(os.path.join(self.tmp, name))
+
+    def sides(self, new_factor=1.0, **second_base_env):
+        a1 = self.run_file("a1.csv", "20261122T010000Z-synthetic-1", BASE_WAIT[:3])
+        a2 = self.run_file("a2.csv", "20261122T010100Z-synthetic-2", BASE_WAIT[3:],
+                           **second_base_env)
+        n1 = self.run_file("n1.csv", "20261122T010200Z-synthetic-3",
+                           [v * new_factor for v in BASE_WAIT[:3]])
+        n2 = self.run_file("n2.csv", "20261122T010300Z-synthetic-4",
+                           [v * new_factor for v in BASE_WAIT[3:]])
+        return a1 + "," + a2, n1 + "," + n2
+
+    def test_repetitions_of_the_runs_of_a_side_are_pooled(self):
+        base, new = self.sides(2.0)
+        r = self.row(compare.compare(compare._load(base), compare._load(new, "NEW")),
+                     "fanin/epoll")
+        self.assertEqual((r["base_n"], r["new_n"]), (6, 6))
+        self.assertEqual(r["base_median"], compare._median(BASE_WAIT))
+        want = mannwhitneyu([v * 2.0 for v in BASE_WAIT], BASE_WAIT, alternative="two-sided")
+        self.assertAlmostEqual(r["p_value"], want.pvalue)
+        self.assertEqual(r["verdict"], "slower")
+
+    def test_three_against_three_alone_is_too_few_but_pooled_is_tested(self):
+        base, new = self.sides(2.0)
+        alone = self.row(compare.compare(compare._load(base.split(",")[0]),
+                                         compare._load(new.split(",")[0])), "fanin/epoll")
+        self.assertEqual(alone["verdict"], "too few repetitions")
+        rc, out, err = run_main([base, new])
+        self.assertEqual(rc, compare.EXIT_OK, err)
+        self.assertIn("6/6", out)
+
+    def test_a_missing_file_in_a_list_exits_3_naming_it(self):
+        base, new = self.sides()
+        gone = os.path.join(self.tmp, "gone.csv")
+        rc, _, err = run_main([base + "," + gone, new])
+        self.assertEqual(rc, compare.EXIT_FILES)
+        self.assertIn(gone, err)
+        self.assertIn("no such file", err)
+
+    def test_an_empty_list_is_bad_usage(self):
+        base, _ = self.sides()
+        rc, _, err = run_main([base, ","])
+        self.assertEqual(rc, compare.EXIT_USAGE)
+        self.assertIn("names no CSV", err)
+
+    def test_runs_of_one_side_from_two_machines_exit_3(self):
+        base, new = self.sides(cpu_model="Another CPU")
+        rc, _, err = run_main([base, new])
+        self.assertEqual(rc, compare.EXIT_FILES)
+        self.assertIn("BASE", err)
+        self.assertIn("cpu_model", err)
+        self.assertIn("one configuration", err)
+
+    def test_runs_of_one_side_with_other_settings_warn(self):
+        base, new = self.sides(governor="powersave")
+        rc, _, err = run_main([base, new])
+        self.assertEqual(rc, compare.EXIT_OK, err)
+        self.assertIn("warning", err)
+        self.assertIn("governor", err)
+
+    def test_a_file_with_a_comma_in_its_name_is_one_file(self):
+        odd = self.run_file("a,1.csv", "20261122T010000Z-synthetic-1", BASE_WAIT)
+        self.assertEqual(compare.side_paths(odd), [odd])
+        r = self.row(compare.compare(compare._load(odd), compare._load(odd, "NEW")),
+                     "fanin/epoll")
+        self.assertEqual((r["base_n"], r["new_n"]), (6, 6))
+
+    def test_one_file_a_side_is_unchanged(self):
+        bp, np_ = self.pair(lambda b: b.case_reps("fanin", "wait_ns", BASE_WAIT, **FAN),
+                            lambda b: b.case_reps("fanin", "wait_ns", BASE_WAIT, **FAN))
+        r = self.row(compare.compare(compare._load(bp), compare._load(np_)), "fanin/epoll")
+        self.assertEqual((r["base_n"], r["new_n"]), (6, 6))
+        self.assertEqual(r["verdict"], "no significant change")
+
+
 class Loader(Base):
     def test_repetition_rows_load_and_headline_reads_pick_the_median(self):
         bp, _ = self.pair(lambda b: b.case_reps("fanin", "wait_ns", BASE_WAIT, **FAN),

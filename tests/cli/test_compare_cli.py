@@ -8,16 +8,20 @@ GROUP is one of:
   errors     through the muxbench binary: bad usage exits 2, a missing file, a file that is
              not a muxbench CSV and a missing analysis package or interpreter exit 3 with the
              reason; a real run compared with itself is "no significant change" everywhere
-  same_run   two runs of the same command on this machine: at least 95% of the tested cases
-             are "no significant change"
+  same_run   runs of the same command on this machine, five a side interleaved A B A B ...
+             (1 repetition each) and pooled by compare: at least 95% of the tested cases are
+             "no significant change"
   hog        a run with a CPU hog pinned on the measuring threads' CPU: every ctxswitch case
              (all of them run on that CPU; coro-raw is skipped under ASan) is flagged slower,
              by at least 1.3x, and --threshold 0.3 exits 1
 
 The runs (RUN_ARGS): fanin over five backends at four fds and four ctxswitch mechanisms, all
-pinned to one CPU (placement same-pu), 6 repetitions each (5 against 5 is the least that lets a
-two-sided U test reach p < 0.05; 3 against 3 cannot), 10-20 s per run; the hog group runs
-fewer fanin cases (HOG_ARGS).
+pinned to one CPU (placement same-pu), 6 repetitions a side (5 against 5 is the least that
+lets a two-sided U test reach p < 0.05; 3 against 3 cannot); the hog group runs fewer fanin
+cases (HOG_ARGS), one run a side. same_run pools five one-repetition runs a side because the
+repetitions of one run are back to back and share whatever noise episode the machine is in:
+two single runs of one command differ "significantly" on a VM whose noise comes and goes over
+seconds (docs/compare.md).
 
 This machine is shared: another process landing on the measuring CPU during one run moves that
 run's figures the way the hog does. A group therefore gets up to three attempts; it fails when
@@ -41,6 +45,11 @@ RUN_ARGS = ["run", "--workload", "fanin,ctxswitch", "--poller",
             "epoll,epoll-et,epoll-oneshot,poll,select", "--quick", "--repetitions", "6",
             "--set", "fds=1,10,100,1000", "--set", "variant=futex,pipe,coro-asm,coro-raw",
             "--set", "placement=same-pu"]
+# same_run: five runs a side of one repetition each, interleaved and pooled (5 against 5): each
+# value is then its own run, the independent samples the U test assumes.
+SAME_RUNS, SAME_REPS = 5, 1
+_REPS = RUN_ARGS.index("--repetitions") + 1
+SAME_ARGS = RUN_ARGS[:_REPS] + [str(SAME_REPS)] + RUN_ARGS[_REPS + 1:]
 # The hog group needs the ctxswitch cases and a few fanin ones (which the hog barely moves:
 # preemption seldom lands in a timed wait call that short), not the whole set: it stays short.
 HOG_ARGS = ["run", "--workload", "fanin,ctxswitch", "--poller", "epoll", "--quick",
@@ -112,8 +121,9 @@ def real_run(out, hog_cpu=None, args=RUN_ARGS):
 
 
 def compare(base, new, extra=()):
-    """(exit status, stdout, stderr, rows of the --out CSV)."""
-    out = os.path.splitext(new)[0] + "-cmp.csv"
+    """(exit status, stdout, stderr, rows of the --out CSV); base and new may be lists of
+    CSVs joined by commas."""
+    out = os.path.splitext(new.split(",")[-1])[0] + "-cmp.csv"
     p = muxbench(["compare", base, new, "--out", out] + list(extra))
     rows = []
     if os.path.exists(out):
@@ -213,10 +223,16 @@ def errors_in(tmp):
 
 def same_run():
     def one(tmp):
-        a, b = os.path.join(tmp, "a.csv"), os.path.join(tmp, "b.csv")
-        if not (real_run(a) and real_run(b)):
-            return False, "a run failed"
-        rc, out, err, rows = compare(a, b)
+        # Interleaved A B A B A B, pooled per side (docs/compare.md, "Several runs per side").
+        a = [os.path.join(tmp, "a%d.csv" % i) for i in range(SAME_RUNS)]
+        b = [os.path.join(tmp, "b%d.csv" % i) for i in range(SAME_RUNS)]
+        for x, y in zip(a, b):
+            if not (real_run(x, args=SAME_ARGS) and real_run(y, args=SAME_ARGS)):
+                return False, "a run failed"
+        rc, out, err, rows = compare(",".join(a), ",".join(b))
+        check(all(r["base_n"] == r["new_n"] == str(SAME_RUNS * SAME_REPS) for r in rows
+                  if r["verdict"] in TESTED), "every tested case pools %d repetitions a side"
+              % (SAME_RUNS * SAME_REPS))
         if not check(rc == 0, f"compare exit {rc}: {err[-500:]}"):
             return False, "compare failed"
         tested = [r for r in rows if r["verdict"] in TESTED]
