@@ -206,14 +206,13 @@ void csv_row(struct csv_out *o, const struct param_row *id, const char *metric, 
     pthread_mutex_unlock(&o->lock);
 }
 
-int csv_flush(struct csv_out *o)
+/* csv_flush with the lock held. */
+static int flush_locked(struct csv_out *o)
 {
-    pthread_mutex_lock(&o->lock);
     int rc = 0;
     size_t off = 0;
     if (o->oom) { /* a row could not be built whole: write none of this case's */
         o->len = 0;
-        pthread_mutex_unlock(&o->lock);
         return -ENOMEM;
     }
     /* One write() for the whole case: a regular file write of this size completes unless
@@ -233,14 +232,25 @@ int csv_flush(struct csv_out *o)
     else if (off > 0 && ftruncate(o->fd, o->written) == 0)
         lseek(o->fd, o->written, SEEK_SET); /* the rows that did fit are dropped with the rest */
     o->len = 0;
+    return rc;
+}
+
+int csv_flush(struct csv_out *o)
+{
+    pthread_mutex_lock(&o->lock);
+    int rc = flush_locked(o);
     pthread_mutex_unlock(&o->lock);
     return rc;
 }
 
 int csv_commit(struct csv_out *o)
 {
-    int rc = csv_flush(o);
+    /* The last rows (run_complete) are written and the file renamed under one hold of the
+     * lock: an interruption's csv_abort_partial() then finds either the file without them
+     * (kept as a partial run) or the file in place, never a .partial.csv that says
+     * run_complete. */
     pthread_mutex_lock(&o->lock);
+    int rc = flush_locked(o);
     if (rc == 0 && fsync(o->fd) < 0)
         rc = -errno;
     if (close(o->fd) < 0 && rc == 0)
