@@ -588,14 +588,24 @@ static void t_many_guard(void)
         CHECK_EQ(coro_resume(cs[i]), 0);
     int grown = t_count_maps() - maps0;
     printf("%zu guarded coroutines: +%d map entries\n", n, grown);
-    /* Two entries per stack; a little slack for the allocator mapping a new arena. */
-    CHECK(grown >= 2 * (int)n && grown <= 2 * (int)n + 8);
-    for (size_t i = 0; i < n; i++)
-        CHECK_EQ(coro_resume(cs[i]), 1);
-    CHECK_EQ(many_counter, 2 * (long)n);
-    for (size_t i = 0; i < n; i++)
-        CHECK_EQ(coro_destroy(cs[i]), 0);
+    int resumed = 0, destroyed = 0;
+    for (size_t i = 0; i < n; i++) {
+        resumed += coro_resume(cs[i]) == 1;
+        destroyed += coro_destroy(cs[i]) == 0;
+    }
     free(cs);
+    CHECK_EQ(resumed, (int)n);
+    CHECK_EQ(destroyed, (int)n);
+    CHECK_EQ(many_counter, 2 * (long)n);
+    /* Two entries per stack, each stack's own counted exactly above (coro_stack_map_entries).
+     * The process-wide count also moves with the allocator (a new arena, or under
+     * AddressSanitizer its regions mapped and released while the coroutine structs are
+     * allocated, and a new mapping that merges with an old neighbour): a slack both ways, far
+     * below the one entry per coroutine that a hidden extra mapping would add. */
+    if (grown < 2 * (int)n - 16 || grown > 2 * (int)n + 64)
+        fprintf(stderr, "%zu guarded coroutines grew the map by %d entries, not ~%zu\n", n,
+                grown, 2 * n);
+    CHECK(grown >= 2 * (int)n - 16 && grown <= 2 * (int)n + 64);
 }
 
 /* ---------------------------------------------------------------------------------------- */
