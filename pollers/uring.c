@@ -105,6 +105,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -250,16 +251,28 @@ struct probe_answer {
 /* Sets a ring up in a forked child, as muxbench would, and reports what happened: a seccomp
  * filter that kills a process calling io_uring_setup (SECCOMP_RET_KILL_*, not just an errno)
  * then kills the child, not the run. The child makes system calls only (liburing's setup is
- * mmap and io_uring_setup) and leaves with _exit. Returns 0 with *a filled, or -errno (no
- * pipe, no fork), or 1 when the child gave no answer (*status says how it ended). */
+ * mmap and io_uring_setup) and leaves with _exit. The interrupting signals are held from the
+ * fork until the child is reaped: the probe runs before the run handles them (at start-up, as
+ * muxbench parses its pollers), and a SIGINT then would kill this process with the child
+ * unreaped, a zombie left to whoever inherits it. Held, it takes effect just after. Returns 0
+ * with *a filled, or -errno (no pipe, no fork), or 1 when the child gave no answer (*status
+ * says how it ended). */
 static int probe_in_child(struct probe_answer *a, int *status)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return -errno;
+    sigset_t held, old;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGHUP);
+    sigaddset(&held, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &held, &old);
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         close(pfd[0]);
         close(pfd[1]);
         return -err;
@@ -285,6 +298,7 @@ static int probe_in_child(struct probe_answer *a, int *status)
     *status = 0;
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return n == (ssize_t)sizeof *a ? 0 : 1;
 }
 
