@@ -82,12 +82,23 @@ def alive(pid):
         return False
 
 
+def holds_socket(pid):
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def wait_for_child(proc, deadline_s=30):
+    """The run's delay server: a live child holding sockets. Not any child: at start-up
+    muxbench forks short-lived io_uring probes (a pipe and a ring, no socket), which a test
+    that took the first child would kill or find gone (CI under ThreadSanitizer)."""
     end = time.time() + deadline_s
     while time.time() < end and proc.poll() is None:
-        kids = children_of(proc.pid)
-        if kids:
-            return kids[0]
+        for kid in children_of(proc.pid):
+            if alive(kid) and holds_socket(kid):
+                return kid
         time.sleep(0.02)
     return None
 
