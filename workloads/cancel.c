@@ -218,8 +218,6 @@ static void cancel_cleanup(struct cancel *k)
     k->tids = NULL;
 }
 
-static long thread_count(void) { return sys_count_threads(); }
-
 static int cancel_setup(struct bench_case *c, char *msg, size_t len)
 {
     struct cancel *k = c->ctx;
@@ -275,8 +273,8 @@ static void cancel_run_start(struct bench_case *c, struct bench_state *st)
     atomic_store(&k->released, 0);
     for (long i = 0; i < k->units; i++)
         k->tasks[i] = (struct task){.k = k, .i = i, .sv = {-1, -1}};
-    k->fds0 = loop_count_entries("/proc/self/fd");
-    k->threads0 = thread_count();
+    k->fds0 = sys_count_dir("/proc/self/fd");
+    k->threads0 = sys_count_threads();
     k->maps0 = coro_map_entries();
 }
 
@@ -387,7 +385,7 @@ static void cancel_run_end(struct bench_case *c, struct bench_state *st)
                    released);
         return;
     }
-    long fds = loop_count_entries("/proc/self/fd"), threads = thread_count();
+    long fds = sys_count_dir("/proc/self/fd"), threads = sys_count_threads();
     long maps = coro_map_entries();
     /* Thread stacks may stay in glibc's cache (quirk a): maps are compared for coroutines. */
     if (fds != k->fds0 || threads < k->threads0 || threads > k->threads0 + SANITIZER_THREADS ||

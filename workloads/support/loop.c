@@ -2,12 +2,12 @@
 #define _GNU_SOURCE
 #include "workloads/support/loop.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "harness/bench.h"
+#include "harness/sysinfo.h"
 
 int loop_open(struct loop *l, const struct poller_ops *ops, size_t stack_bytes, char *msg,
               size_t len)
@@ -50,22 +50,9 @@ void loop_describe(const struct loop *l, char *buf, size_t len)
              coro_switch_name(attr.switch_kind));
 }
 
-long loop_count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    long n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 static long open_fds(void)
 {
-    long n = loop_count_entries("/proc/self/fd");
+    long n = sys_count_dir("/proc/self/fd");
     return n > 0 ? n : 0;
 }
 

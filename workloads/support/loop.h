@@ -27,10 +27,6 @@ void loop_close(struct loop *l);
 /* "cosched per-wait, coro-asm": for a case's note. */
 void loop_describe(const struct loop *l, char *buf, size_t len);
 
-/* Entries of a /proc directory (/proc/self/fd: open fds, /proc/self/task: threads); -1 when
- * it cannot be read. */
-long loop_count_entries(const char *dir);
-
 /* Raises the soft RLIMIT_NOFILE so that `need` more fds fit beside those open now (the old
  * limit goes to *saved, *raised says whether to restore it). BENCH_OK, or BENCH_LIMIT with msg
  * when even the hard limit is too small. */
