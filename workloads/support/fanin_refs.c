@@ -21,12 +21,7 @@
 #include <string.h>
 
 #include "harness/bench.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "harness/stats.h"
 
 double fanin_bracket_ns(void)
 {
@@ -36,8 +31,7 @@ double fanin_bracket_ns(void)
         int64_t t0 = bench_now_ns();
         d[i] = (double)(bench_now_ns() - t0);
     }
-    qsort(d, K, sizeof d[0], cmp_double);
-    return d[K / 2];
+    return stats_percentile(d, K, 0.5); /* K odd: the middle one */
 }
 
 int fanin_bare_poll_ns(const int *fds, int n, int timeout_ms, int expected, double *out_ns,
