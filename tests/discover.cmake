@@ -7,7 +7,8 @@
 #   with MATRIX b1,b2    -> PREFIX.b.NAME for each b    runs: BIN b NAME     (label b)
 #   NAME k1,k2 (kinds)   -> PREFIX.k.NAME for each k    runs: BIN k NAME     ("any": PREFIX.NAME)
 # Every entry: SKIP_RETURN_CODE 77 (a skip is never a pass), TIMEOUT, LABELS PREFIX + LABELS;
-# the names in THREADS also get the label `threads` (they run under ThreadSanitizer in CI).
+# the names in THREADS also get the label `threads` (they run under ThreadSanitizer in CI);
+# with LOCK, every entry holds that RESOURCE_LOCK (tests that must not overlap others').
 # Lists arrive comma-separated (a semicolon would split the command line that passes them).
 foreach(var BIN OUT PREFIX TIMEOUT)
   if(NOT DEFINED ${var})
@@ -40,6 +41,9 @@ macro(emit name)
                      "TIMEOUT ${TIMEOUT} LABELS \"${entry_labels}\"")
   if(emulator)
     string(APPEND body " ENVIRONMENT MUX_TEST_EMULATED=1")
+  endif()
+  if(LOCK)
+    string(APPEND body " RESOURCE_LOCK ${LOCK}")
   endif()
   string(APPEND body ")\n")
   math(EXPR count "${count} + 1")

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NETNS_DIR "/run/netns"
@@ -24,10 +26,24 @@
 static const char *const ip_paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip",
                                        NULL};
 
-/* The pair made by this process, for netns_remove_current() (a signal handler reads it). */
+/* The pair made by this process, for netns_remove_current() (a signal handler reads it). The
+ * names carry only the pid: written before this process makes its first pair, then only read.
+ * A child forked later inherits them, and a parent's names are never a child's to remove. */
 static char current_server[80], current_client[80];
-static atomic_int current_made;
-static atomic_int ip_running; /* the pid of an `ip` making the pair, for an interruption */
+static atomic_int names_pid; /* the process the names are of */
+static atomic_int current_made; /* set before the first `ip`, cleared after both names are gone */
+static atomic_int ip_running;   /* the pid of an `ip` making the pair, for an interruption */
+/* The run's thread making or removing a pair (its tid), and an interruption that has begun.
+ * Each side sets its own flag before it reads the other's (sequentially consistent atomics, as
+ * Dekker's algorithm), so either the run's thread sees the interruption and makes nothing more,
+ * or the interruption sees the run's thread at work and waits for it. Without the wait the run
+ * could exit between the two unlinks of a removal, or while an `ip` it had just started made a
+ * name the interruption had already removed: a namespace left behind (CI saw the first). */
+static atomic_int busy_tid;
+static atomic_int stopping;
+#define NETNS_INTERRUPT_WAIT_MS 5000 /* for a run's thread that never comes back (a crash) */
+
+static int own_tid(void) { return (int)syscall(SYS_gettid); } /* async-signal-safe */
 
 static const char *ip_path(void)
 {
@@ -56,6 +72,10 @@ static int run_ip(char *const argv[], char *why, size_t len)
 {
     const char *ip = ip_path();
     int pipefd[2];
+    if (atomic_load(&stopping)) {
+        snprintf(why, len, "the run is being interrupted");
+        return -1;
+    }
     if (!ip || pipe2(pipefd, O_CLOEXEC) < 0) {
         snprintf(why, len, "ip: %s", ip ? strerror(errno) : "not found");
         return -1;
@@ -107,13 +127,20 @@ static int run_ip(char *const argv[], char *why, size_t len)
     return -1;
 }
 
-/* Unmounts and unlinks /run/netns/<name>: async-signal-safe. */
+/* Unmounts and unlinks /run/netns/<name>: async-signal-safe, and harmless when it is gone. */
 static void remove_name(const char *path)
 {
     if (!path[0])
         return;
     umount2(path, MNT_DETACH);
     unlink(path);
+}
+
+static void remove_names(void)
+{
+    remove_name(current_server);
+    remove_name(current_client);
+    atomic_store(&current_made, 0); /* only now: an interruption before this removes them too */
 }
 
 /* Removes the pairs of runs that are gone (their pid no longer exists, or it is ours but we
@@ -128,7 +155,8 @@ static void remove_stale(void)
         long pid;
         char side;
         if (sscanf(de->d_name, NETNS_PREFIX "%ld-%c", &pid, &side) != 2 || pid <= 0 ||
-            (pid == (long)getpid() ? atomic_load(&current_made)
+            (pid == (long)getpid() ? atomic_load(&current_made) &&
+                                         atomic_load(&names_pid) == (int)pid
                                    : kill((pid_t)pid, 0) < 0 ? errno != ESRCH : 1))
             continue;
         char path[sizeof NETNS_DIR + 256];
@@ -145,6 +173,12 @@ int netns_pair_create(struct netns_pair *p, char *why, size_t len)
     memset(p, 0, sizeof *p);
     if (netns_available(why, len) < 0)
         return -1;
+    atomic_store(&busy_tid, own_tid());
+    if (atomic_load(&stopping)) {
+        atomic_store(&busy_tid, 0);
+        snprintf(why, len, "the run is being interrupted");
+        return -1;
+    }
     remove_stale();
     long pid = (long)getpid();
     char s[64], c[64], ifs[16], ifc[16];
@@ -152,8 +186,11 @@ int netns_pair_create(struct netns_pair *p, char *why, size_t len)
     snprintf(c, sizeof c, NETNS_PREFIX "%ld-c", pid);
     snprintf(ifs, sizeof ifs, "mbx%lds", pid);
     snprintf(ifc, sizeof ifc, "mbx%ldc", pid);
-    snprintf(current_server, sizeof current_server, "%s/%s", NETNS_DIR, s);
-    snprintf(current_client, sizeof current_client, "%s/%s", NETNS_DIR, c);
+    if (atomic_load(&names_pid) != (int)pid) { /* once per process: no reader sees them torn */
+        snprintf(current_server, sizeof current_server, "%s/%s", NETNS_DIR, s);
+        snprintf(current_client, sizeof current_client, "%s/%s", NETNS_DIR, c);
+        atomic_store(&names_pid, (int)pid);
+    }
     atomic_store(&current_made, 1); /* from here on an interruption removes what exists */
     snprintf(p->server, sizeof p->server, "%s", s);
     snprintf(p->client, sizeof p->client, "%s", c);
@@ -173,11 +210,14 @@ int netns_pair_create(struct netns_pair *p, char *why, size_t len)
         {"ip", "-n", c, "link", "set", ifc, "up", NULL},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        if (run_ip(steps[i], why, len) < 0) {
-            netns_pair_remove(p);
+        if (run_ip(steps[i], why, len) < 0) { /* run_ip refuses once an interruption began */
+            remove_names();
+            p->server[0] = p->client[0] = '\0';
+            atomic_store(&busy_tid, 0);
             return -1;
         }
     }
+    atomic_store(&busy_tid, 0);
     return 0;
 }
 
@@ -185,14 +225,15 @@ void netns_pair_remove(struct netns_pair *p)
 {
     if (!p->server[0] && !p->client[0])
         return;
-    atomic_store(&current_made, 0);
-    remove_name(current_server);
-    remove_name(current_client);
+    atomic_store(&busy_tid, own_tid());
+    remove_names();
     p->server[0] = p->client[0] = '\0';
+    atomic_store(&busy_tid, 0);
 }
 
 void netns_remove_current(void)
 {
+    atomic_store(&stopping, 1); /* the run's thread starts no `ip` and no pair after this */
     /* An `ip` still making a name would make it after the removal: it goes first. */
     pid_t ip = (pid_t)atomic_exchange(&ip_running, 0);
     if (ip > 0) {
@@ -200,10 +241,17 @@ void netns_remove_current(void)
         while (waitpid(ip, NULL, 0) < 0 && errno == EINTR)
             ;
     }
-    if (atomic_exchange(&current_made, 0)) {
-        remove_name(current_server);
-        remove_name(current_client);
+    /* A pair half made or half removed is finished by the run's thread first (it sees the
+     * interruption at its next step); a crash on that very thread does not wait for itself. */
+    const struct timespec ms = {0, 1000000};
+    for (int waited = 0; waited < NETNS_INTERRUPT_WAIT_MS; waited++) {
+        int tid = atomic_load(&busy_tid);
+        if (tid == 0 || tid == own_tid())
+            break;
+        nanosleep(&ms, NULL);
     }
+    if (atomic_load(&current_made) && atomic_load(&names_pid) == (int)getpid())
+        remove_names();
 }
 
 int netns_enter(const char *name)

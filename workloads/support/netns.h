@@ -34,7 +34,9 @@ int netns_available(char *why, size_t len);
 int netns_pair_create(struct netns_pair *p, char *why, size_t len);
 /* Removes both namespaces (safe when not made, and twice). */
 void netns_pair_remove(struct netns_pair *p);
-/* Async-signal-safe: removes the pair this process has made, if any. */
+/* Async-signal-safe: removes the pair this process has made, if any. It first waits (at most
+ * 5 s) for the run's thread to finish a pair it is making or removing, so nothing is left when
+ * it returns; after it, netns_pair_create refuses (the run is ending). */
 void netns_remove_current(void);
 
 /* Moves the calling thread into namespace `name` (under /run/netns). Returns an fd of the
