@@ -31,16 +31,18 @@ static void need_netns(void)
         t_skip("%s", why);
 }
 
+/* Whether the namespace of process pid's side ('s' server, 'c' client) exists. */
+static int name_exists(pid_t pid, char side)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/run/netns/muxbench-%ld-%c", (long)pid, side);
+    return access(path, F_OK) == 0;
+}
+
 /* How many of this process's two names exist under /run/netns. */
 static int names_left(void)
 {
-    int left = 0;
-    char path[128];
-    snprintf(path, sizeof path, "/run/netns/muxbench-%ld-s", (long)getpid());
-    left += access(path, F_OK) == 0;
-    snprintf(path, sizeof path, "/run/netns/muxbench-%ld-c", (long)getpid());
-    left += access(path, F_OK) == 0;
-    return left;
+    return name_exists(getpid(), 's') + name_exists(getpid(), 'c');
 }
 
 static void sleep_ns(long ns)
@@ -118,14 +120,12 @@ static void run_trials(int create, long spread_ns)
         int code = WEXITSTATUS(st);
         CHECK(code <= 3);
         failed[code]++;
-        char path[128];
-        for (int side = 0; side < 2; side++) { /* a failed trial's names, so none outlive us */
-            snprintf(path, sizeof path, "/run/netns/muxbench-%ld-%c", (long)pid, "sc"[side]);
-            if (access(path, F_OK) == 0) {
+        for (const char *side = "sc"; *side; side++) { /* a failed trial's, so none outlive us */
+            if (name_exists(pid, *side)) {
                 char cmd[192];
-                snprintf(cmd, sizeof cmd, "ip netns del muxbench-%ld-%c", (long)pid, "sc"[side]);
+                snprintf(cmd, sizeof cmd, "ip netns del muxbench-%ld-%c", (long)pid, *side);
                 if (system(cmd) != 0)
-                    fprintf(stderr, "could not remove %s\n", path);
+                    fprintf(stderr, "could not run: %s\n", cmd);
             }
         }
     }
